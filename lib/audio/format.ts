@@ -1,0 +1,85 @@
+/**
+ * Audio formats carried explicitly from stage to stage, so no stage ever plays audio at the wrong
+ * speed: a stage that receives a format it cannot handle fails with an {@link AudioFormatError}.
+ *
+ * @module
+ */
+import { AudioFormatError } from '../errors.js'
+
+/** Sample encodings of uncompressed PCM. Both are little-endian and interleaved. */
+export type PcmEncoding = 's16le' | 'f32le'
+
+/** The format of an uncompressed PCM byte stream. */
+export interface PcmFormat {
+  /** Samples per second per channel, e.g. 24000. */
+  sampleRate: number
+  /** Interleaved channel count (1 = mono, 2 = stereo). */
+  channels: number
+  /** Sample encoding. */
+  encoding: PcmEncoding
+}
+
+/** Encodings of byte streams that are audio but not (yet) PCM: G.711 and MP3. */
+export type CodedEncoding = 'ulaw' | 'alaw' | 'mp3'
+
+/** The format of any audio byte stream a stage may emit: PCM, G.711 or MP3. */
+export interface AudioFormat {
+  sampleRate: number
+  channels: number
+  encoding: PcmEncoding | CodedEncoding
+}
+
+/** Bytes per sample of one channel. */
+export function bytesPerSample(encoding: PcmEncoding | CodedEncoding): number {
+  switch (encoding) {
+    case 's16le':
+      return 2
+    case 'f32le':
+      return 4
+    case 'ulaw':
+    case 'alaw':
+      return 1
+    case 'mp3':
+      throw new AudioFormatError('mp3 has no fixed bytes per sample')
+  }
+}
+
+/** Bytes of one sample frame (one sample of every channel). */
+export function bytesPerFrame(format: AudioFormat): number {
+  return bytesPerSample(format.encoding) * format.channels
+}
+
+/** Milliseconds of audio held by `bytes` bytes of `format` (undefined for mp3). */
+export function durationMs(format: AudioFormat, bytes: number): number | undefined {
+  if (format.encoding === 'mp3') return undefined
+  return (bytes / bytesPerFrame(format) / format.sampleRate) * 1000
+}
+
+/** True when `format` is uncompressed PCM. */
+export function isPcmFormat(format: AudioFormat): format is PcmFormat {
+  return format.encoding === 's16le' || format.encoding === 'f32le'
+}
+
+/**
+ * Checks that a format is usable: positive integer rate and channel count, known encoding.
+ * @throws {@link AudioFormatError} naming what is wrong.
+ */
+export function assertPcmFormat(format: unknown, what = 'format'): asserts format is PcmFormat {
+  const f = format as Partial<PcmFormat> | null | undefined
+  if (f === null || typeof f !== 'object') throw new AudioFormatError(`${what} must be a PcmFormat object`)
+  if (!Number.isInteger(f.sampleRate) || (f.sampleRate as number) <= 0 || (f.sampleRate as number) > 768000) {
+    throw new AudioFormatError(`${what}.sampleRate must be a positive integer (got ${String(f.sampleRate)})`)
+  }
+  if (!Number.isInteger(f.channels) || (f.channels as number) < 1 || (f.channels as number) > 32) {
+    throw new AudioFormatError(`${what}.channels must be an integer from 1 to 32 (got ${String(f.channels)})`)
+  }
+  if (f.encoding !== 's16le' && f.encoding !== 'f32le') {
+    throw new AudioFormatError(`${what}.encoding must be 's16le' or 'f32le' (got ${String(f.encoding)})`)
+  }
+}
+
+/** Human-readable form, e.g. `24000 Hz mono s16le`. */
+export function describeFormat(format: AudioFormat): string {
+  const ch = format.channels === 1 ? 'mono' : format.channels === 2 ? 'stereo' : `${format.channels} ch`
+  return `${format.sampleRate} Hz ${ch} ${format.encoding}`
+}

@@ -1,0 +1,309 @@
+import { inspect } from 'node:util'
+import { pipeline } from 'node:stream'
+import { Agent, request, type Dispatcher } from 'undici'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, type ResponseIds } from '../errors.js'
+import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
+import type { AudioFormat, PcmFormat } from '../audio/format.js'
+import { SseParser } from '../sse/sse-parser.js'
+import { VERSION } from '../version.js'
+import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http.js'
+import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
+import { Semaphore } from './semaphore.js'
+import { TtsSource, type TtsResponseInfo } from './tts-source.js'
+
+/** The vendor's API host. */
+export const DEFAULT_BASE_URL = 'https://api.smallest.ai'
+
+/** Per-phase time limits, in milliseconds. */
+export interface Timeouts {
+  /** TCP/TLS connect. Applies when the client owns its dispatcher. @defaultValue `10000` */
+  connect?: number | undefined
+  /** From sending the request to the response headers (time to first byte). @defaultValue `30000` */
+  headers?: number | undefined
+  /** Longest gap between two body chunks. @defaultValue `30000` */
+  idle?: number | undefined
+  /** Whole request, headers to last byte. @defaultValue none */
+  total?: number | undefined
+}
+
+/** Options of {@link LightningClient}. */
+export interface LightningClientOptions {
+  /** API key (`sk_…`). @defaultValue `process.env.SMALLEST_API_KEY` */
+  apiKey?: string | undefined
+  /** API origin, or the emulator's `url`. @defaultValue `'https://api.smallest.ai'` */
+  baseUrl?: string | undefined
+  /** Per-phase time limits. */
+  timeouts?: Timeouts | undefined
+  /**
+   * Requests in flight at once; more wait in a FIFO queue. The vendor's default account allows one
+   * and answers a second with 429. @defaultValue `1`
+   */
+  maxConcurrent?: number | undefined
+  /** An undici dispatcher (Agent, Pool, MockAgent) to send requests through. */
+  dispatcher?: Dispatcher | undefined
+  /**
+   * Allow sending the API key over plain `http://` to a host that is not loopback.
+   * @defaultValue `false`
+   */
+  allowInsecureHttp?: boolean | undefined
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call: nothing is sent if it fires first; mid-stream it closes the socket. */
+  signal?: AbortSignal | undefined
+}
+
+/** A PCM byte stream that says what it carries. */
+export type PcmReadable = AudioChunkDecoder & { readonly format: PcmFormat }
+
+/** The result of {@link LightningClient.synthesize}. */
+export interface SynthesizeResult extends ResponseIds {
+  /** The response body: raw PCM for `pcm`, a RIFF file for `wav`, G.711 or MP3 bytes otherwise. */
+  audio: Buffer
+  /** The requested `output_format` (the server labels every body `audio/wav`). */
+  outputFormat: OutputFormat
+  /** Sample format of the audio (for `wav`, of the payload after the 44-byte header). */
+  format: AudioFormat
+  /** HTTP status. */
+  status: number
+  /** Response headers, lower-case names. */
+  headers: Record<string, string>
+}
+
+/** One voice of the catalog. */
+export interface Voice {
+  voiceId: string
+  displayName: string
+  tags?: {
+    language?: string[]
+    accent?: string
+    gender?: string
+    age?: string
+    emotions?: string[]
+    usecases?: string[]
+  }
+}
+
+const DEFAULT_TIMEOUTS = { connect: 10_000, headers: 30_000, idle: 30_000 } as const
+
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h)
+}
+
+function checkTimeout(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidOptionError(`timeouts.${name}`, `must be a positive number of milliseconds (got ${String(v)})`)
+  }
+  return v
+}
+
+/**
+ * Client for Smallest.ai Lightning v3.1 text-to-speech.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs'
+ * import { pipeline } from 'node:stream/promises'
+ * import { LightningClient } from 'lightning-stream'
+ *
+ * const client = new LightningClient() // key from SMALLEST_API_KEY
+ * const pcm = client.pcm({ text: 'Hello there.', voice_id: 'magnus' })
+ * console.log(pcm.format) // { sampleRate: 24000, channels: 1, encoding: 's16le' }
+ * await pipeline(pcm, createWriteStream('hello.pcm'))
+ * ```
+ */
+export class LightningClient {
+  readonly #apiKey: string | undefined
+  /** The API origin requests go to. */
+  readonly baseUrl: string
+  readonly #timeouts: { connect: number; headers: number; idle: number; total: number | undefined }
+  readonly #dispatcher: Dispatcher
+  readonly #ownDispatcher: boolean
+  readonly #slots: Semaphore
+  /** The concurrency limit. */
+  readonly maxConcurrent: number
+
+  constructor(options: LightningClientOptions = {}) {
+    const apiKey = options.apiKey ?? process.env['SMALLEST_API_KEY']
+    if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.length === 0 || /[\r\n\s]/.test(apiKey))) {
+      throw new InvalidOptionError('apiKey', 'must be a non-empty string without whitespace')
+    }
+    this.#apiKey = apiKey
+    let url: URL
+    try {
+      url = new URL(options.baseUrl ?? DEFAULT_BASE_URL)
+    } catch {
+      throw new InvalidOptionError('baseUrl', `not a URL: ${String(options.baseUrl)}`)
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new InvalidOptionError('baseUrl', `must be http: or https: (got ${url.protocol})`)
+    }
+    if (url.protocol === 'http:' && apiKey && !isLoopback(url.hostname) && options.allowInsecureHttp !== true) {
+      throw new InvalidOptionError(
+        'baseUrl',
+        `refusing to send the API key over plain http to ${url.hostname}; use https or set allowInsecureHttp: true`,
+      )
+    }
+    this.baseUrl = url.href.replace(/\/+$/, '')
+    const t = options.timeouts ?? {}
+    this.#timeouts = {
+      connect: checkTimeout('connect', t.connect) ?? DEFAULT_TIMEOUTS.connect,
+      headers: checkTimeout('headers', t.headers) ?? DEFAULT_TIMEOUTS.headers,
+      idle: checkTimeout('idle', t.idle) ?? DEFAULT_TIMEOUTS.idle,
+      total: checkTimeout('total', t.total),
+    }
+    const max = options.maxConcurrent ?? 1
+    if (!Number.isInteger(max) || max < 1) throw new InvalidOptionError('maxConcurrent', `must be an integer ≥ 1 (got ${String(max)})`)
+    this.maxConcurrent = max
+    this.#slots = new Semaphore(max)
+    this.#ownDispatcher = options.dispatcher === undefined
+    this.#dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: this.#timeouts.connect } })
+  }
+
+  /** True when an API key is configured (the key itself is never exposed). */
+  get hasApiKey(): boolean {
+    return this.#apiKey !== undefined
+  }
+
+  /** Requests in flight and waiting. */
+  get queue(): { active: number; waiting: number } {
+    return { active: this.#slots.active, waiting: this.#slots.waiting }
+  }
+
+  #headers(accept: string, json: boolean): Record<string, string> {
+    const h: Record<string, string> = { accept, 'user-agent': `lightning-stream/${VERSION}` }
+    if (json) h['content-type'] = 'application/json'
+    if (this.#apiKey) h['authorization'] = `Bearer ${this.#apiKey}`
+    return h
+  }
+
+  #checkKey(): void {
+    if (!this.#apiKey && this.baseUrl === DEFAULT_BASE_URL) throw new MissingApiKeyError()
+  }
+
+  /** Sends one request under the concurrency limit; non-2xx statuses become {@link ApiError}. */
+  async #send(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
+    const release = await this.#slots.acquire(signal)
+    try {
+      const response = await request(`${this.baseUrl}${path}`, {
+        method,
+        headers: this.#headers(accept, body !== undefined),
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ?? null,
+        dispatcher: this.#dispatcher,
+        headersTimeout: this.#timeouts.headers,
+        bodyTimeout: this.#timeouts.idle,
+      })
+      if (response.statusCode < 200 || response.statusCode > 299) throw await apiErrorFrom(response)
+      return { response, release }
+    } catch (err) {
+      release()
+      throw toLightningError(err, this.#timeouts)
+    }
+  }
+
+  /**
+   * Streams `POST /waves/v1/tts/live`: a {@link TtsSource} of the raw SSE bytes. The request is
+   * validated now (an {@link InvalidRequestError} is thrown before anything is sent) and sent
+   * lazily on the first read.
+   */
+  stream(request: TtsRequest, options: CallOptions = {}): TtsSource {
+    return this.#stream(resolveTtsRequest(request), options)
+  }
+
+  #stream(body: ResolvedTtsRequest, options: CallOptions): TtsSource {
+    this.#checkKey()
+    return new TtsSource({
+      // The source aborts `signal` when it is destroyed, including by the caller's signal.
+      start: (signal) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal),
+      signal: options.signal,
+      totalTimeoutMs: this.#timeouts.total,
+      timeouts: this.#timeouts,
+    })
+  }
+
+  /**
+   * Streams PCM: {@link TtsSource} → {@link SseParser} → {@link AudioChunkDecoder}, returned as one
+   * `Readable` whose `format` says what it carries (s16le mono at the requested rate).
+   * `output_format` must be `pcm` (the default) or `wav`; errors carry `delivered`.
+   * Emits `'response'` like {@link TtsSource}.
+   */
+  pcm(request: TtsRequest, options: CallOptions = {}): PcmReadable {
+    const body = resolveTtsRequest(request)
+    if (body.output_format !== 'pcm' && body.output_format !== 'wav') {
+      throw new InvalidRequestError([
+        {
+          path: ['output_format'],
+          code: 'custom',
+          message: `pcm() streams PCM; use output_format 'pcm' (or 'wav'), or stream() + AudioChunkDecoder for '${body.output_format}'`,
+        },
+      ])
+    }
+    const source = this.#stream(body, options)
+    const decoder = new AudioChunkDecoder({ outputFormat: body.output_format, sampleRate: body.sample_rate })
+    source.once('response', (info: TtsResponseInfo) => decoder.emit('response', info))
+    // Errors travel down: pipeline destroys the decoder with the first error, and destroying the
+    // decoder (the caller's end) destroys the source and closes the socket.
+    pipeline(source, new SseParser(), decoder, () => {})
+    return decoder as PcmReadable
+  }
+
+  /** Sync synthesis, `POST /waves/v1/tts`: resolves with the whole audio body and the ids. */
+  async synthesize(request: TtsRequest, options: CallOptions = {}): Promise<SynthesizeResult> {
+    const body = resolveTtsRequest(request)
+    this.#checkKey()
+    const { response, release } = await this.#send('POST', '/waves/v1/tts', 'audio/wav', body, options.signal)
+    try {
+      const audio = Buffer.from(await response.body.arrayBuffer())
+      const headers = flatHeaders(response.headers)
+      const encoding = body.output_format === 'pcm' || body.output_format === 'wav' ? 's16le' : body.output_format
+      return {
+        audio,
+        outputFormat: body.output_format,
+        format: { sampleRate: body.sample_rate, channels: 1, encoding },
+        status: response.statusCode,
+        headers,
+        ...responseIds(headers),
+      }
+    } catch (err) {
+      throw toLightningError(err, this.#timeouts)
+    } finally {
+      response.body.destroy()
+      release()
+    }
+  }
+
+  /** The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`). */
+  async voices(options: CallOptions = {}): Promise<Voice[]> {
+    this.#checkKey()
+    const { response, release } = await this.#send('GET', '/waves/v1/lightning-v3.1/get_voices', 'application/json', undefined, options.signal)
+    try {
+      const json = (await response.body.json()) as { voices?: unknown }
+      if (!Array.isArray(json.voices)) throw new TypeError('voices response has no voices array')
+      return json.voices as Voice[]
+    } catch (err) {
+      throw toLightningError(err, this.#timeouts)
+    } finally {
+      response.body.destroy()
+      release()
+    }
+  }
+
+  /** Closes the client's own connection pool (a dispatcher passed in is left open). */
+  async close(): Promise<void> {
+    if (this.#ownDispatcher) await this.#dispatcher.close()
+  }
+
+  /** @internal Never shows the key. */
+  [inspect.custom](): string {
+    return `LightningClient { baseUrl: '${this.baseUrl}', apiKey: ${this.#apiKey ? "'[redacted]'" : 'undefined'}, maxConcurrent: ${this.maxConcurrent} }`
+  }
+
+  /** JSON form without the key. */
+  toJSON(): Record<string, unknown> {
+    return { baseUrl: this.baseUrl, apiKey: this.#apiKey ? '[redacted]' : undefined, maxConcurrent: this.maxConcurrent }
+  }
+}

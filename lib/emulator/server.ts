@@ -1,0 +1,328 @@
+/**
+ * A local Lightning-compatible server: same routes, validation, error bodies, headers and SSE
+ * framing as the vendor (`reference/lightning-api.md`), with deterministic speech, so tests,
+ * benchmarks, examples and the CLI run offline.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest } from '../client/request.js'
+import type { RequestIssue } from '../errors.js'
+import { encodeG711 } from '../audio/g711.js'
+import { wavHeader } from '../audio/wav-header.js'
+import { renderTone } from './tone.js'
+import { EMULATOR_VOICES } from './voices.js'
+
+/** Produces the PCM (s16le mono at `request.sample_rate`) for a request. */
+export interface SpeechEngine {
+  /** Engine name, for logs. */
+  readonly name: string
+  /** Renders the whole utterance. */
+  render(request: ResolvedTtsRequest): Buffer | Promise<Buffer>
+}
+
+/** The deterministic tone engine (see {@link renderTone}). */
+export const toneEngine: SpeechEngine = { name: 'tone', render: (req) => renderTone(req) }
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /** Interface to bind. @defaultValue `'127.0.0.1'` (loopback only) */
+  host?: string | undefined
+  /** Port; 0 picks a free one. @defaultValue `0` */
+  port?: number | undefined
+  /** When set, requests must carry `Authorization: Bearer <one of these>`; otherwise auth is not checked. */
+  apiKey?: string | string[] | undefined
+  /** Synthesis requests in flight per key before 429. @defaultValue `1` (the vendor's default account) */
+  maxConcurrent?: number | undefined
+  /** `Retry-After` seconds on 429; `null` omits the header. @defaultValue `1` */
+  retryAfter?: number | null | undefined
+  /** Audio per SSE chunk frame, in ms. @defaultValue `20` */
+  chunkMs?: number | undefined
+  /** Audio bytes per chunk frame (overrides `chunkMs`; may be odd, to split samples). */
+  chunkBytes?: number | undefined
+  /** Synthesis speed as a multiple of realtime; `Infinity` sends as fast as the socket allows. @defaultValue `Infinity` */
+  realtimeFactor?: number | undefined
+  /** Delay before the response headers, in ms. @defaultValue `0` */
+  firstByteDelayMs?: number | undefined
+  /** 400 body shape: the live server's zod issues, or the documented `{error, message}`. @defaultValue `'zod'` */
+  errorShape?: 'zod' | 'documented' | undefined
+  /** Chunk frame shape: current `{audio, done, status}` or the pre-2026 `{audio}` with `{done:true}` terminator. @defaultValue `'current'` */
+  frameShape?: 'current' | 'legacy' | undefined
+  /** SSE line ending. @defaultValue `'\n'` */
+  lineEnding?: '\n' | '\r\n' | '\r' | undefined
+  /** Speech engine. @defaultValue {@link toneEngine} */
+  engine?: SpeechEngine | undefined
+}
+
+/** Counters the emulator keeps, for tests and soak runs. */
+export interface EmulatorStats {
+  /** Requests received, all routes. */
+  requests: number
+  /** Synthesis requests running now. */
+  active: number
+  /** `res.write()` calls that returned false (the client applied backpressure). */
+  blockedWrites: number
+  /** Open TCP connections. */
+  connections: number
+  /** Synthesis requests whose client went away before the end. */
+  clientAborts: number
+  /** SSE frames written. */
+  framesWritten: number
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** Base URL to give `LightningClient` as `baseUrl`, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string
+  readonly port: number
+  readonly stats: EmulatorStats
+  /** Stops listening and closes every open connection. Idempotent. */
+  close(): Promise<void>
+}
+
+const RETIRED_410 = ['/waves/v1/lightning-v2/', '/waves/v1/lightning-large', '/waves/v1/prof-voice-cloning']
+const MAX_BODY = 1024 * 1024
+
+/** Serializes one SSE chunk frame exactly as the emulator writes it. */
+export function sseChunkFrame(audio: Buffer, shape: 'current' | 'legacy' = 'current', eol = '\n'): string {
+  const b64 = audio.toString('base64')
+  const json = shape === 'current' ? `{"audio":"${b64}","done":false,"status":"206"}` : `{"audio":"${b64}"}`
+  return `event: audio${eol}data: ${json}${eol}${eol}`
+}
+
+/** Serializes the terminator frame (no `event:` line, as the vendor sends it). */
+export function sseTerminator(shape: 'current' | 'legacy' = 'current', eol = '\n'): string {
+  return `data: ${shape === 'current' ? '{"status":"200","done":true}' : '{"done":true}'}${eol}${eol}`
+}
+
+/** Splits the audio bytes of an utterance into the chunks the emulator sends. */
+export function splitChunks(audio: Buffer, bytesPerChunk: number): Buffer[] {
+  const out: Buffer[] = []
+  for (let off = 0; off < audio.length; off += bytesPerChunk) out.push(audio.subarray(off, off + bytesPerChunk))
+  return out
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY) return null
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+/**
+ * Starts the emulator on loopback.
+ *
+ * @example
+ * ```ts
+ * import { startEmulator } from 'lightning-stream/emulator'
+ * const emu = await startEmulator()
+ * const client = new LightningClient({ baseUrl: emu.url })
+ * // …
+ * await emu.close()
+ * ```
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const keys = options.apiKey === undefined ? undefined : new Set([options.apiKey].flat())
+  const maxConcurrent = options.maxConcurrent ?? 1
+  const retryAfter = options.retryAfter === undefined ? 1 : options.retryAfter
+  const engine = options.engine ?? toneEngine
+  const eol = options.lineEnding ?? '\n'
+  const shape = options.frameShape ?? 'current'
+  const rtf = options.realtimeFactor ?? Infinity
+  const stats: EmulatorStats = { requests: 0, active: 0, blockedWrites: 0, connections: 0, clientAborts: 0, framesWritten: 0 }
+  const activeByKey = new Map<string, number>()
+  const sockets = new Set<Socket>()
+
+  const invalid = (res: ServerResponse, issues: RequestIssue[]) => {
+    if (options.errorShape === 'documented') {
+      const first = issues[0]
+      sendJson(res, 400, { error: 'InvalidRequest', message: first ? `${first.path.join('.')}: ${first.message}` : 'Invalid request' })
+    } else sendJson(res, 400, { error: issues })
+  }
+
+  async function synthesis(req: IncomingMessage, res: ServerResponse, key: string, live: boolean): Promise<void> {
+    const raw = await readBody(req)
+    if (raw === null) return sendJson(res, 413, { error: 'PayloadTooLarge', message: 'Request body too large.' })
+    let body: unknown
+    try {
+      body = JSON.parse(raw.toString('utf8'))
+    } catch {
+      return sendJson(res, 400, { error: 'InvalidRequest', message: 'Request body is not valid JSON.' })
+    }
+    const issues = checkTtsRequest(body, { unknownFields: 'strip' })
+    const b = body as Record<string, unknown>
+    if (!issues.length && !EMULATOR_VOICES.some((v) => v.voiceId === b['voice_id'])) {
+      issues.push({ code: 'custom', path: ['voice_id'], message: 'Invalid Voice ID' })
+    }
+    if (issues.length) return invalid(res, issues)
+    const request = { ...REQUEST_DEFAULTS, sample_rate: 44100, ...b } as ResolvedTtsRequest
+    if (request.output_format === 'mp3') {
+      return sendJson(res, 501, { error: 'NotImplemented', message: 'The emulator does not encode mp3; request pcm and transcode locally.' })
+    }
+    const inFlight = activeByKey.get(key) ?? 0
+    if (inFlight >= maxConcurrent) {
+      return sendJson(
+        res,
+        429,
+        { error: 'TooManyRequests', message: `Concurrency limit of ${maxConcurrent} reached for this account.` },
+        retryAfter === null ? {} : { 'retry-after': String(retryAfter) },
+      )
+    }
+    activeByKey.set(key, inFlight + 1)
+    stats.active++
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      stats.active--
+      const n = (activeByKey.get(key) ?? 1) - 1
+      if (n > 0) activeByKey.set(key, n)
+      else activeByKey.delete(key)
+    }
+    res.on('close', () => {
+      if (!res.writableFinished) stats.clientAborts++
+      release()
+    })
+    try {
+      if (options.firstByteDelayMs) await sleep(options.firstByteDelayMs)
+      const pcm = await engine.render(request)
+      const ids = {
+        'x-request-id': randomUUID(),
+        'x-session-id': randomUUID(),
+        'x-external-request-id': typeof b['request_id'] === 'string' ? b['request_id'] : '',
+        'x-external-session-id': typeof b['session_id'] === 'string' ? b['session_id'] : '',
+      }
+      const rate = request.sample_rate
+      const encode = (chunk: Buffer): Buffer => {
+        switch (request.output_format) {
+          case 'ulaw':
+          case 'alaw':
+            return encodeG711(chunk, request.output_format)
+          case 'wav':
+            return Buffer.concat([wavHeader({ sampleRate: rate, channels: 1, encoding: 's16le' }, chunk.length), chunk])
+          default:
+            return chunk
+        }
+      }
+      if (!live) {
+        const audio = encode(pcm)
+        res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': audio.length, ...ids })
+        res.end(audio)
+        return
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...ids })
+      res.flushHeaders()
+      const bytesPerChunk = options.chunkBytes ?? Math.max(2, Math.round((rate * (options.chunkMs ?? 20)) / 1000) * 2)
+      const started = performance.now()
+      let sentMs = 0
+      for (const chunk of splitChunks(pcm, bytesPerChunk)) {
+        if (res.destroyed) return
+        if (Number.isFinite(rtf)) {
+          const due = started + sentMs / rtf - performance.now()
+          if (due > 1) await sleep(due)
+        }
+        if (!res.write(sseChunkFrame(encode(chunk), shape, eol))) {
+          stats.blockedWrites++
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off('drain', done)
+              res.off('close', done)
+              resolve()
+            }
+            res.on('drain', done)
+            res.on('close', done)
+          })
+        }
+        stats.framesWritten++
+        sentMs += (chunk.length / 2 / rate) * 1000
+      }
+      if (res.destroyed) return
+      res.write(sseTerminator(shape, eol))
+      stats.framesWritten++
+      release() // the unit is held until the terminator is written
+      res.end()
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, 500, { error: 'InternalServerError', message: 'An unexpected error occurred.' })
+      else res.destroy(err as Error)
+    }
+  }
+
+  const server = createServer((req, res) => {
+    stats.requests++
+    const url = new URL(req.url ?? '/', 'http://emulator')
+    const path = url.pathname.replace(/\/+$/, '')
+    if (RETIRED_410.some((p) => path.startsWith(p) || `${path}/`.startsWith(p))) {
+      return sendJson(res, 410, {
+        status: 'error',
+        error_code: 'MODEL_DEPRECATED',
+        message: 'This model has been retired.',
+        recommended_endpoint: '/waves/v1/lightning-v3.1/get_speech',
+      })
+    }
+    if (path === '/waves/v1/health' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' })
+    const auth = req.headers['authorization']
+    const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined
+    if (keys && (bearer === undefined || !keys.has(bearer))) {
+      return sendJson(res, 401, { error: 'Unauthorized', message: 'Bearer token is missing or invalid.' })
+    }
+    const key = bearer ?? ''
+    const route = `${req.method} ${path}`
+    const fail = (err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: 'InternalServerError', message: 'An unexpected error occurred.' })
+      else res.destroy(err as Error)
+    }
+    if (route === 'POST /waves/v1/tts/live') return void synthesis(req, res, key, true).catch(fail)
+    if (route === 'POST /waves/v1/tts') return void synthesis(req, res, key, false).catch(fail)
+    const voices = /^\/waves\/v1\/([^/]+)\/get_voices$/.exec(path)
+    if (voices && req.method === 'GET') {
+      if (voices[1] !== 'lightning-v3.1') {
+        return sendJson(res, 400, { error: 'InvalidRequest', message: `Unknown model '${voices[1]}'; expected 'lightning-v3.1'.` })
+      }
+      return sendJson(res, 200, { voices: EMULATOR_VOICES })
+    }
+    return sendJson(res, 404, { error: 'NotFound', message: `Route ${req.method} ${path} not found.` })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    stats.connections++
+    socket.on('close', () => {
+      sockets.delete(socket)
+      stats.connections--
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const addr = server.address() as AddressInfo
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    stats,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const s of sockets) s.destroy()
+      })
+      return closing
+    },
+  }
+}

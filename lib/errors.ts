@@ -1,0 +1,271 @@
+/**
+ * The error taxonomy of lightning-stream.
+ *
+ * Every error the library raises is a {@link LightningStreamError} with a stable string `code`
+ * (switch on `code`, not on `message`). Errors raised while audio is flowing carry `delivered`:
+ * how much audio reached the caller before the failure, so nothing ends silently.
+ *
+ * `instanceof` works across two copies of the package (the ESM and CommonJS builds loaded in one
+ * process): each error is branded with `Symbol.for('lightning-stream.error')`, as undici does.
+ *
+ * @module
+ */
+
+const kBrands = Symbol.for('lightning-stream.error')
+
+/** How much audio had been handed downstream when an error happened. */
+export interface AudioDelivered {
+  /** Audio-bearing SSE frames decoded. */
+  frames: number
+  /** Audio bytes emitted by the decoder. */
+  bytes: number
+  /** Milliseconds of audio those bytes hold, when the format is known. */
+  durationMs?: number | undefined
+}
+
+/** Options shared by every error constructor. */
+export interface LightningStreamErrorOptions {
+  cause?: unknown
+  delivered?: AudioDelivered | undefined
+}
+
+/**
+ * Base class of every error raised by lightning-stream.
+ *
+ * @example
+ * ```ts
+ * try { await client.synthesize({ text: 'hi', voice_id: 'magnus' }) }
+ * catch (err) {
+ *   if (err instanceof LightningStreamError && err.code === 'ERR_API') console.error(err.status)
+ * }
+ * ```
+ */
+export class LightningStreamError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_API`, `ERR_STREAM_TRUNCATED`. */
+  readonly code: string
+  /** Audio delivered before the failure, when the error happened mid-stream. */
+  delivered: AudioDelivered | undefined
+
+  constructor(message: string, code = 'ERR_LIGHTNING_STREAM', options: LightningStreamErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.delivered = options.delivered
+    const brands: string[] = []
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      brands.push((c as { name: string }).name)
+    }
+    Object.defineProperty(this, kBrands, { value: brands, enumerable: false })
+  }
+
+  /** Brand check so `instanceof` holds across duplicate copies of the package. */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    if (instance === null || typeof instance !== 'object') return false
+    const brands = (instance as Record<symbol, unknown>)[kBrands]
+    return Array.isArray(brands) && brands.includes(this.name)
+  }
+
+  /** A JSON form for logs: name, code, message and the error's own fields (never secrets). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message }
+    for (const [k, v] of Object.entries(this)) if (!(k in out) && v !== undefined) out[k] = v
+    return out
+  }
+}
+
+/** One problem found in a request body, shaped like the vendor's zod issues. */
+export interface RequestIssue {
+  /** The field path, e.g. `['speed']`. */
+  path: (string | number)[]
+  /** A zod-style issue code: `invalid_type`, `invalid_enum_value`, `too_small`, `custom`, … */
+  code: string
+  /** Human-readable description. */
+  message: string
+}
+
+/** A request field is missing or invalid. Raised before any byte is sent. */
+export class InvalidRequestError extends LightningStreamError {
+  /** The first offending field (dotted path). */
+  readonly field: string
+  /** Every problem found, not only the first. */
+  readonly issues: RequestIssue[]
+
+  constructor(issues: RequestIssue[]) {
+    const first = issues[0] ?? { path: [], code: 'custom', message: 'invalid request' }
+    const field = first.path.join('.')
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
+    super(`Invalid request: ${field ? `${field}: ` : ''}${first.message}${more}`, 'ERR_INVALID_REQUEST')
+    this.field = field
+    this.issues = issues
+  }
+}
+
+/** A constructor or call option is invalid (e.g. a bad `baseUrl`, a negative timeout). */
+export class InvalidOptionError extends LightningStreamError {
+  /** The option's name. */
+  readonly option: string
+  constructor(option: string, message: string, code = 'ERR_INVALID_OPTION') {
+    super(`Invalid option ${option}: ${message}`, code)
+    this.option = option
+  }
+}
+
+/** No API key was given for a host that needs one. Raised before any byte is sent. */
+export class MissingApiKeyError extends InvalidOptionError {
+  constructor() {
+    super(
+      'apiKey',
+      'no API key. Pass { apiKey } or set SMALLEST_API_KEY (or point baseUrl at the local emulator).',
+      'ERR_MISSING_API_KEY',
+    )
+  }
+}
+
+/** Response identifiers the vendor returns with every answer; support tickets quote `requestId`. */
+export interface ResponseIds {
+  /** `X-Request-Id`: the server's id for this request. */
+  requestId: string | undefined
+  /** `X-Session-Id`. */
+  sessionId: string | undefined
+  /** `X-External-Request-Id`: echo of the body's `request_id`. */
+  externalRequestId: string | undefined
+  /** `X-External-Session-Id`: echo of the body's `session_id`. */
+  externalSessionId: string | undefined
+}
+
+/** The server answered with a non-2xx HTTP status. */
+export class ApiError extends LightningStreamError implements ResponseIds {
+  /** HTTP status code. */
+  readonly status: number
+  /** The parsed JSON body, or the body text when it is not JSON. */
+  readonly body: unknown
+  readonly requestId: string | undefined
+  readonly sessionId: string | undefined
+  readonly externalRequestId: string | undefined
+  readonly externalSessionId: string | undefined
+  /** Response headers (lower-case names). */
+  readonly headers: Record<string, string>
+  /** The detail messages extracted from the body (both vendor shapes). */
+  readonly details: string[]
+
+  constructor(init: {
+    status: number
+    body: unknown
+    details: string[]
+    headers: Record<string, string>
+    ids: ResponseIds
+  }) {
+    const hint = API_STATUS_HINTS[init.status] ?? (init.status >= 500 ? 'server error' : 'request failed')
+    const detail = init.details.length ? `: ${init.details.join('; ')}` : ''
+    const rid = init.ids.requestId ? ` (request id ${init.ids.requestId})` : ''
+    super(`Lightning API ${init.status} ${hint}${detail}${rid}`, 'ERR_API')
+    this.status = init.status
+    this.body = init.body
+    this.details = init.details
+    this.headers = init.headers
+    this.requestId = init.ids.requestId
+    this.sessionId = init.ids.sessionId
+    this.externalRequestId = init.ids.externalRequestId
+    this.externalSessionId = init.ids.externalSessionId
+  }
+}
+
+const API_STATUS_HINTS: Record<number, string> = {
+  400: 'invalid request',
+  401: 'unauthorized (missing or invalid API key)',
+  403: 'forbidden (key not allowed for this product, plan or workspace)',
+  404: 'route not found',
+  410: 'model retired',
+  413: 'request too large',
+  429: 'too many requests (concurrency or rate limit)',
+}
+
+/** The connection failed (refused, reset, DNS, TLS) or dropped mid-stream. */
+export class ConnectionError extends LightningStreamError {
+  constructor(message: string, options: LightningStreamErrorOptions = {}) {
+    super(message, 'ERR_CONNECTION', options)
+  }
+}
+
+/** Which phase of a request ran out of time. */
+export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
+
+/** A per-phase timeout expired. */
+export class TimeoutError extends LightningStreamError {
+  readonly phase: TimeoutPhase
+  readonly timeoutMs: number | undefined
+  constructor(phase: TimeoutPhase, timeoutMs: number | undefined, options: LightningStreamErrorOptions = {}) {
+    super(`Timed out in phase '${phase}'${timeoutMs === undefined ? '' : ` after ${timeoutMs} ms`}`, 'ERR_TIMEOUT', options)
+    this.phase = phase
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** The caller aborted (an `AbortSignal` fired, or the stream was destroyed before it ended). */
+export class AbortError extends LightningStreamError {
+  constructor(message = 'The operation was aborted', options: LightningStreamErrorOptions = {}) {
+    super(message, 'ERR_ABORTED', options)
+  }
+}
+
+/** The SSE byte stream cannot be parsed (e.g. an event larger than `maxEventSize`). */
+export class SseParseError extends LightningStreamError {
+  constructor(message: string, options: LightningStreamErrorOptions = {}) {
+    super(message, 'ERR_SSE_PARSE', options)
+  }
+}
+
+/** Why a frame was rejected. */
+export type FrameErrorCode = 'ERR_FRAME_INVALID_JSON' | 'ERR_FRAME_INVALID_BASE64' | 'ERR_FRAME_INVALID'
+
+/** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). */
+export class FrameError extends LightningStreamError {
+  /** 0-based index of the offending SSE event. */
+  readonly frameIndex: number
+  declare readonly code: FrameErrorCode
+  constructor(code: FrameErrorCode, frameIndex: number, message: string, options: LightningStreamErrorOptions = {}) {
+    super(`Frame ${frameIndex}: ${message}`, code, options)
+    this.frameIndex = frameIndex
+  }
+}
+
+/** The server sent an error frame in the middle of the SSE stream. */
+export class ServerStreamError extends LightningStreamError {
+  readonly frameIndex: number
+  /** The frame's `status` field, as sent. */
+  readonly serverStatus: string | number | undefined
+  /** The server's message, when it sent one. */
+  readonly serverMessage: string | undefined
+  /** The frame's parsed JSON. */
+  readonly frame: unknown
+  constructor(init: { frameIndex: number; status: string | number | undefined; message: string | undefined; frame: unknown; delivered: AudioDelivered }) {
+    super(
+      `Server error frame ${init.frameIndex}${init.status === undefined ? '' : ` (status ${String(init.status)})`}: ${init.message ?? 'no message'}`,
+      'ERR_SERVER_ERROR_FRAME',
+      { delivered: init.delivered },
+    )
+    this.frameIndex = init.frameIndex
+    this.serverStatus = init.status
+    this.serverMessage = init.message
+    this.frame = init.frame
+  }
+}
+
+/** The stream ended before the `done: true` terminator frame: the audio is incomplete. */
+export class StreamTruncatedError extends LightningStreamError {
+  constructor(delivered: AudioDelivered) {
+    const ms = delivered.durationMs === undefined ? '' : ` (${delivered.durationMs.toFixed(0)} ms)`
+    super(
+      `Stream ended without the done frame after ${delivered.frames} audio frames, ${delivered.bytes} bytes${ms} delivered`,
+      'ERR_STREAM_TRUNCATED',
+      { delivered },
+    )
+  }
+}
+
+/** Audio does not match the format a stage was told to expect (odd sample tail, wrong rate, …). */
+export class AudioFormatError extends LightningStreamError {
+  constructor(message: string, options: LightningStreamErrorOptions = {}) {
+    super(message, 'ERR_AUDIO_FORMAT', options)
+  }
+}

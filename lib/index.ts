@@ -1,0 +1,61 @@
+/**
+ * lightning-stream: Smallest.ai Lightning v3.1 text-to-speech as composable Node streams.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs'
+ * import { pipeline } from 'node:stream/promises'
+ * import { LightningClient } from 'lightning-stream'
+ *
+ * const client = new LightningClient()
+ * await pipeline(client.pcm({ text: 'Hello!', voice_id: 'magnus' }), createWriteStream('hello.pcm'))
+ * ```
+ * @module
+ */
+export {
+  LightningClient,
+  DEFAULT_BASE_URL,
+  type LightningClientOptions,
+  type CallOptions,
+  type Timeouts,
+  type PcmReadable,
+  type SynthesizeResult,
+  type Voice,
+} from './client/client.js'
+export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
+export {
+  checkTtsRequest,
+  resolveTtsRequest,
+  MODELS,
+  SAMPLE_RATES,
+  OUTPUT_FORMATS,
+  LANGUAGES,
+  REQUEST_DEFAULTS,
+  type TtsRequest,
+  type ResolvedTtsRequest,
+  type Model,
+  type SampleRate,
+  type OutputFormat,
+  type Language,
+  type CheckOptions,
+} from './client/request.js'
+export { SseParser, type SseParserOptions } from './sse/sse-parser.js'
+export { createSseDecoder, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseDecoder, type SseDecoderOptions } from './sse/core.js'
+export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
+export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
+export {
+  assertPcmFormat,
+  bytesPerFrame,
+  bytesPerSample,
+  describeFormat,
+  durationMs,
+  isPcmFormat,
+  type AudioFormat,
+  type CodedEncoding,
+  type PcmEncoding,
+  type PcmFormat,
+} from './audio/format.js'
+export { wavHeader, WAV_UNKNOWN_SIZE } from './audio/wav-header.js'
+export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
+export * from './errors.js'
+export { VERSION } from './version.js'

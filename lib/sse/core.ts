@@ -1,0 +1,99 @@
+/**
+ * Pure incremental SSE decoding: bytes in, {@link SseEvent}s out. No stream import; the
+ * {@link SseParser} Transform is a thin shell around it, and the benchmarks time this core.
+ *
+ * State: a `StringDecoder` holds a UTF-8 sequence split across chunks (it is 3–4× faster than
+ * `TextDecoder` on Node 20); eventsource-parser holds the partial line and the event being
+ * built, bounded by `maxEventSize` characters; `out` collects events dispatched by one call.
+ *
+ * @module
+ */
+import { StringDecoder } from 'node:string_decoder'
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser'
+import { SseParseError } from '../errors.js'
+
+/** One Server-Sent Event. */
+export interface SseEvent {
+  /** The event type; `'message'` when the event had no `event:` line. */
+  event: string
+  /** The `data:` lines joined with `\n`. */
+  data: string
+  /** The `id:` field, when the event had one. */
+  id: string | undefined
+}
+
+/** Options of {@link createSseDecoder} and {@link SseParser}. */
+export interface SseDecoderOptions {
+  /**
+   * Largest event (its partial line plus its accumulated `data`) held in memory, in characters.
+   * A larger event fails with {@link SseParseError}.
+   * @defaultValue `4 * 1024 * 1024` (4 MiB: 150× a 20 ms Lightning frame at 44.1 kHz)
+   */
+  maxEventSize?: number | undefined
+}
+
+/** Default bound of one event, in characters. */
+export const DEFAULT_MAX_EVENT_SIZE = 4 * 1024 * 1024
+
+/** The pure SSE decoder returned by {@link createSseDecoder}. */
+export interface SseDecoder {
+  /** Feeds bytes; returns the events they complete (possibly none). @throws {@link SseParseError} */
+  push(chunk: Uint8Array): SseEvent[]
+  /**
+   * Ends the input: a trailing CR held back as half a CRLF is consumed, so an event ended by CR at
+   * EOF is dispatched. An unterminated event (no blank line) is dropped, as the SSE spec says.
+   */
+  flush(): SseEvent[]
+}
+
+/** Creates a pure incremental SSE decoder. */
+export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
+  const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
+  if (!Number.isInteger(maxEventSize) || maxEventSize < 64) {
+    throw new SseParseError(`maxEventSize must be an integer ≥ 64 (got ${String(maxEventSize)})`)
+  }
+  const text = new StringDecoder('utf8')
+  let out: SseEvent[] = []
+  let failure: ParseError | undefined
+  let started = false
+  const parser = createParser({
+    maxBufferSize: maxEventSize,
+    onEvent(msg: EventSourceMessage) {
+      out.push({ event: msg.event ?? 'message', data: msg.data, id: msg.id })
+    },
+    onError(err: ParseError) {
+      // 'invalid-retry' and 'unknown-field' are recoverable and ignored, as browsers do.
+      if (err.type === 'max-buffer-size-exceeded') failure = err
+    },
+  })
+
+  const take = (): SseEvent[] => {
+    if (failure) {
+      throw new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
+    }
+    const events = out
+    out = []
+    return events
+  }
+
+  return {
+    push(chunk) {
+      if (failure) return take()
+      let s = text.write(chunk as Buffer)
+      if (!started && s.length > 0) {
+        started = true
+        if (s.charCodeAt(0) === 0xfeff) s = s.slice(1) // BOM, only at stream start
+      }
+      if (s.length > 0) parser.feed(s)
+      return take()
+    },
+    flush() {
+      if (failure) return take()
+      const rest = text.end()
+      if (rest.length > 0) parser.feed(!started && rest.charCodeAt(0) === 0xfeff ? rest.slice(1) : rest)
+      // Dispatch an event whose blank line was a lone CR held back as possibly half a CRLF.
+      parser.reset({ consume: true })
+      return take()
+    },
+  }
+}
