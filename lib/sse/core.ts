@@ -9,7 +9,7 @@
  * @module
  */
 import { StringDecoder } from 'node:string_decoder'
-import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser'
+import { createParser, ParseError, type EventSourceMessage } from 'eventsource-parser'
 import { SseParseError } from '../errors.js'
 
 /** One Server-Sent Event. */
@@ -56,9 +56,16 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   let out: SseEvent[] = []
   let failure: ParseError | undefined
   let started = false
+  let endsWithCR = false
   const parser = createParser({
     maxBufferSize: maxEventSize,
     onEvent(msg: EventSourceMessage) {
+      // maxBufferSize bounds what the parser holds *between* feeds; an event that arrives whole in
+      // one chunk is checked here, so the bound holds for every chunking.
+      if (msg.data.length > maxEventSize) {
+        failure ??= new ParseError('event too large', { type: 'max-buffer-size-exceeded' })
+        return
+      }
       out.push({ event: msg.event ?? 'message', data: msg.data, id: msg.id })
     },
     onError(err: ParseError) {
@@ -84,15 +91,24 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
         started = true
         if (s.charCodeAt(0) === 0xfeff) s = s.slice(1) // BOM, only at stream start
       }
-      if (s.length > 0) parser.feed(s)
+      if (s.length > 0) {
+        endsWithCR = s.charCodeAt(s.length - 1) === 13
+        parser.feed(s)
+      }
       return take()
     },
     flush() {
       if (failure) return take()
       const rest = text.end()
-      if (rest.length > 0) parser.feed(!started && rest.charCodeAt(0) === 0xfeff ? rest.slice(1) : rest)
-      // Dispatch an event whose blank line was a lone CR held back as possibly half a CRLF.
-      parser.reset({ consume: true })
+      if (rest.length > 0) {
+        endsWithCR = rest.charCodeAt(rest.length - 1) === 13
+        parser.feed(rest)
+      }
+      // eventsource-parser holds a trailing CR back as possibly half a CRLF. At EOF it can only be
+      // a line ending: complete it, so an event whose blank line was that CR is dispatched.
+      // (3.1's `reset({ consume: true })` parses the lone "\r" as a non-blank line and loses it.)
+      if (endsWithCR) parser.feed('\n')
+      parser.reset() // drops an unterminated event, as the SSE spec says
       return take()
     },
   }
