@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { pipeline } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
-import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, type ResponseIds } from '../errors.js'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type ResponseIds } from '../errors.js'
 import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
 import { SseParser } from '../sse/sse-parser.js'
@@ -187,21 +187,37 @@ export class LightningClient {
   /** Sends one request under the concurrency limit; non-2xx statuses become {@link ApiError}. */
   async #send(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
     const release = await this.#slots.acquire(signal)
+    // The headers phase is timed here rather than by undici's `headersTimeout`, which its HTTP/1
+    // parser does not enforce in every socket state (seen with undici 7.30 on loopback).
+    const headersMs = this.#timeouts.headers
+    const controller = new AbortController()
+    const onAbort = () => controller.abort(signal?.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort(new TimeoutError('headers', headersMs))
+    }, headersMs)
     try {
       const response = await request(`${this.baseUrl}${path}`, {
         method,
         headers: this.#headers(accept, body !== undefined),
         body: body === undefined ? null : JSON.stringify(body),
-        signal: signal ?? null,
+        signal: controller.signal,
         dispatcher: this.#dispatcher,
-        headersTimeout: this.#timeouts.headers,
+        headersTimeout: headersMs,
         bodyTimeout: this.#timeouts.idle,
+        highWaterMark: 16 * 1024,
       })
+      clearTimeout(timer)
       if (response.statusCode < 200 || response.statusCode > 299) throw await apiErrorFrom(response)
       return { response, release }
     } catch (err) {
       release()
-      throw toLightningError(err, this.#timeouts)
+      throw timedOut ? new TimeoutError('headers', headersMs, { cause: err }) : toLightningError(err, this.#timeouts)
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 

@@ -3,6 +3,9 @@ import type { Dispatcher } from 'undici'
 import { AbortError, TimeoutError, type ResponseIds } from '../errors.js'
 import { flatHeaders, responseIds, toLightningError } from './http.js'
 
+/** Largest piece taken from the HTTP body at once, and this stream's high-water mark. */
+const PULL_BYTES = 16 * 1024
+
 /** What `'response'` reports, before the first byte of the body. */
 export interface TtsResponseInfo extends ResponseIds {
   /** HTTP status (always 200 here: other statuses become an {@link ApiError}). */
@@ -29,7 +32,8 @@ export interface TtsSourceInit {
  * - Lazy: the request is sent on the first read, so it joins `pipeline()` backpressure.
  * - Pull-based: bytes are taken from the HTTP body only when the next stage asks for them, so a
  *   slow consumer slows the socket. Bytes held here are bounded by this stream's
- *   `highWaterMark` (16 KiB) plus undici's body buffer (64 KiB) plus one socket read.
+ *   `highWaterMark` (16 KiB) plus undici's body buffer (16 KiB high-water mark, plus at most one
+ *   socket read of up to 64 KiB before undici pauses the socket).
  * - `destroy()`, an error or the `signal` close the socket and free the concurrency slot.
  *
  * Events: `'response'` ({@link TtsResponseInfo}) before the first byte.
@@ -49,7 +53,7 @@ export class TtsSource extends Readable {
 
   /** @internal */
   constructor(init: TtsSourceInit) {
-    super({ highWaterMark: 16 * 1024 })
+    super({ highWaterMark: PULL_BYTES })
     this.#init = init
     const signal = init.signal
     if (signal) {
@@ -110,7 +114,10 @@ export class TtsSource extends Readable {
     const body = this.#body
     if (!body || this.destroyed) return
     while (this.#wantMore) {
-      const chunk = body.read() as Buffer | null
+      // read() with no size returns everything buffered as one Buffer; take at most one
+      // high-water mark at a time so no stage downstream is handed more than it asked for.
+      const n = Math.min(body.readableLength, PULL_BYTES)
+      const chunk = (n > 0 ? body.read(n) : body.read()) as Buffer | null
       if (chunk === null) return
       this.#bytesRead += chunk.length
       this.#wantMore = this.push(chunk)

@@ -1,0 +1,54 @@
+import t from 'tap'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { AudioChunkDecoder, LightningClient, SseParser } from '../lib/index.js'
+import { renderTone, sseChunkFrame, splitChunks, startEmulator } from '../lib/emulator/index.js'
+
+/** The bound the README documents for bytes held inside the client under a slow consumer. */
+const BOUND = 256 * 1024
+
+t.test('a 1× realtime consumer slows a 50× emulator: bytes held in the client stay bounded', async (t) => {
+  const emu = await startEmulator({ realtimeFactor: 50 })
+  const client = new LightningClient({ baseUrl: emu.url })
+  t.teardown(async () => {
+    await client.close()
+    await emu.close()
+  })
+  const req = { text: 'Backpressure keeps memory flat. '.repeat(60), voice_id: 'magnus' } as const
+  // SSE bytes of the first n chunk frames, exactly as the emulator frames them.
+  const frameSizes = splitChunks(renderTone({ ...req, sample_rate: 24000 }), 960).map((c) => Buffer.byteLength(sseChunkFrame(c)))
+  const prefix = [0]
+  for (const s of frameSizes) prefix.push(prefix[prefix.length - 1]! + s)
+
+  const source = client.stream(req)
+  const decoder = new AudioChunkDecoder({ sampleRate: 24000 })
+  let maxHeld = 0
+  let samples = 0
+  const held = () =>
+    source.bufferedBytes - source.readableLength + source.bytesRead - prefix[decoder.delivered.frames]! + decoder.readableLength
+  const sampler = setInterval(() => {
+    maxHeld = Math.max(maxHeld, held())
+    samples++
+  }, 10)
+  const ac = new AbortController()
+  const stopAt = Date.now() + 2000
+  const consumer = new Writable({
+    highWaterMark: 1920,
+    write(chunk: Buffer, _e, cb) {
+      if (Date.now() > stopAt) return cb(new Error('measurement window over'))
+      setTimeout(cb, (chunk.length / 48000) * 1000) // 24 kHz s16 mono = 48 000 B/s
+    },
+  })
+  const run = pipeline(source, new SseParser(), decoder, consumer, { signal: ac.signal }).catch((e: Error) => e)
+  const err = await run
+  clearInterval(sampler)
+  t.match(err, { message: 'measurement window over' }, 'the consumer ended the run after 2 s')
+  t.ok(samples > 100, `sampled ${samples} times`)
+  t.ok(emu.stats.blockedWrites > 0, `the emulator saw its writes blocked ${emu.stats.blockedWrites} times`)
+  t.ok(decoder.delivered.bytes < 48000 * 3, `the consumer got ~2 s of audio (${decoder.delivered.bytes} B), not the whole utterance`)
+  t.ok(maxHeld <= BOUND, `max bytes held inside the client: ${maxHeld} (bound ${BOUND})`)
+  t.comment(`max held ${maxHeld} B, blocked writes ${emu.stats.blockedWrites}, frames written ${emu.stats.framesWritten} of ${frameSizes.length}`)
+  const t0 = Date.now()
+  while (emu.stats.active > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 5))
+  t.equal(emu.stats.active, 0, 'the aborted request was closed')
+})
