@@ -29,7 +29,7 @@ t.test('the built package loads by name from CommonJS and ESM, with the emulator
     ],
     { cwd: root, encoding: 'utf8' },
   )
-  t.same(JSON.parse(cjs), { client: 'function', bytes: 360, err: 'ERR_ABORTED' })
+  t.same(JSON.parse(cjs), { client: 'function', bytes: 8640, err: 'ERR_ABORTED' })
   const esm = execFileSync(
     process.execPath,
     ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; console.log(typeof SseParser, typeof startEmulator)`],
