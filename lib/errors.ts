@@ -25,7 +25,9 @@ export interface AudioDelivered {
 
 /** Options shared by every error constructor. */
 export interface LightningStreamErrorOptions {
+  /** The underlying error, kept as `error.cause`. */
   cause?: unknown
+  /** Audio delivered before the failure. */
   delivered?: AudioDelivered | undefined
 }
 
@@ -192,7 +194,9 @@ export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 
 /** A per-phase timeout expired. */
 export class TimeoutError extends LightningStreamError {
+  /** The phase that ran out of time. */
   readonly phase: TimeoutPhase
+  /** The limit that expired, in milliseconds. */
   readonly timeoutMs: number | undefined
   constructor(phase: TimeoutPhase, timeoutMs: number | undefined, options: LightningStreamErrorOptions = {}) {
     super(`Timed out in phase '${phase}'${timeoutMs === undefined ? '' : ` after ${timeoutMs} ms`}`, 'ERR_TIMEOUT', options)
@@ -231,6 +235,7 @@ export class FrameError extends LightningStreamError {
 
 /** The server sent an error frame in the middle of the SSE stream. */
 export class ServerStreamError extends LightningStreamError {
+  /** 0-based index of the error frame among the SSE events. */
   readonly frameIndex: number
   /** The frame's `status` field, as sent. */
   readonly serverStatus: string | number | undefined

@@ -21,6 +21,8 @@ export {
   type PcmReadable,
   type SynthesizeResult,
   type Voice,
+  type VoiceTags,
+  type QueueState,
 } from './client/client.js'
 export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
 export {
@@ -31,6 +33,7 @@ export {
   OUTPUT_FORMATS,
   LANGUAGES,
   REQUEST_DEFAULTS,
+  type RequestDefaults,
   type TtsRequest,
   type ResolvedTtsRequest,
   type Model,
@@ -56,6 +59,7 @@ export {
   type PcmFormat,
 } from './audio/format.js'
 export { wavHeader, WAV_UNKNOWN_SIZE } from './audio/wav-header.js'
+export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult } from './audio/wav-encoder.js'
 export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

@@ -20,7 +20,7 @@ const req: TtsRequest = { text: 'Streaming speech, one frame at a time.', voice_
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const expected = (r: TtsRequest) => renderTone({ ...r, sample_rate: r.sample_rate ?? 24000 })
 
-async function withEmulator(t: Tap.Test, options: EmulatorOptions = {}) {
+async function withEmulator(t: { teardown(fn: () => unknown): void }, options: EmulatorOptions = {}) {
   const emu = await startEmulator(options)
   const client = new LightningClient({ baseUrl: emu.url, apiKey: KEY })
   t.teardown(async () => {
@@ -28,10 +28,6 @@ async function withEmulator(t: Tap.Test, options: EmulatorOptions = {}) {
     await emu.close()
   })
   return { emu, client }
-}
-type Tap = typeof t
-declare namespace Tap {
-  type Test = typeof t
 }
 
 t.test('pcm(): byte-exact PCM (sha256) with format and response ids', async (t) => {
@@ -131,11 +127,11 @@ t.test('client options are checked; the key is never sent over plain http to a r
   t.throws(() => new LightningClient({ apiKey: KEY, baseUrl: 'http://api.example.com' }), { code: 'ERR_INVALID_OPTION', option: 'baseUrl' })
   t.ok(new LightningClient({ apiKey: KEY, baseUrl: 'http://api.example.com', allowInsecureHttp: true }))
   t.ok(new LightningClient({ apiKey: KEY, baseUrl: 'http://localhost:1' }))
-  t.throws(() => new LightningClient({ baseUrl: 'ftp://x' }), { option: 'baseUrl' })
-  t.throws(() => new LightningClient({ baseUrl: 'not a url' }), { option: 'baseUrl' })
-  t.throws(() => new LightningClient({ apiKey: 'sk_a\r\nX-Evil: 1' }), { option: 'apiKey' })
-  t.throws(() => new LightningClient({ maxConcurrent: 0 }), { option: 'maxConcurrent' })
-  t.throws(() => new LightningClient({ timeouts: { idle: -1 } }), { option: 'timeouts.idle' })
+  t.throws(() => new LightningClient({ baseUrl: 'ftp://x' }), { code: 'ERR_INVALID_OPTION', option: 'baseUrl' })
+  t.throws(() => new LightningClient({ baseUrl: 'not a url' }), { code: 'ERR_INVALID_OPTION', option: 'baseUrl' })
+  t.throws(() => new LightningClient({ apiKey: 'sk_a\r\nX-Evil: 1' }), { code: 'ERR_INVALID_OPTION', option: 'apiKey' })
+  t.throws(() => new LightningClient({ maxConcurrent: 0 }), { code: 'ERR_INVALID_OPTION', option: 'maxConcurrent' })
+  t.throws(() => new LightningClient({ timeouts: { idle: -1 } }), { code: 'ERR_INVALID_OPTION', option: 'timeouts.idle' })
   const saved = process.env['SMALLEST_API_KEY']
   delete process.env['SMALLEST_API_KEY']
   t.teardown(() => {

@@ -53,6 +53,7 @@ export class AudioChunkDecoder extends Transform {
     return this.#core.delivered()
   }
 
+  /** @internal */
   override _transform(event: SseEvent, _enc: BufferEncoding, callback: TransformCallback): void {
     try {
       const wasDone = this.#core.done
@@ -65,6 +66,7 @@ export class AudioChunkDecoder extends Transform {
     }
   }
 
+  /** @internal */
   override _flush(callback: TransformCallback): void {
     try {
       this.#core.flush()
@@ -74,6 +76,7 @@ export class AudioChunkDecoder extends Transform {
     }
   }
 
+  /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // Errors from upstream (a dropped socket, an abort) learn how much audio got through.
     if (error instanceof LightningStreamError && error.delivered === undefined) error.delivered = this.#core.delivered()

@@ -24,8 +24,11 @@ export type CodedEncoding = 'ulaw' | 'alaw' | 'mp3'
 
 /** The format of any audio byte stream a stage may emit: PCM, G.711 or MP3. */
 export interface AudioFormat {
+  /** Samples per second per channel. */
   sampleRate: number
+  /** Channel count. */
   channels: number
+  /** Sample encoding or codec. */
   encoding: PcmEncoding | CodedEncoding
 }
 

@@ -28,7 +28,7 @@ export interface Timeouts {
 
 /** Options of {@link LightningClient}. */
 export interface LightningClientOptions {
-  /** API key (`sk_…`). @defaultValue `process.env.SMALLEST_API_KEY` */
+  /** API key (`sk_…`). @defaultValue `process.env.SMALLEST_API_KEY` (an empty variable counts as unset) */
   apiKey?: string | undefined
   /** API origin, or the emulator's `url`. @defaultValue `'https://api.smallest.ai'` */
   baseUrl?: string | undefined
@@ -55,7 +55,10 @@ export interface CallOptions {
 }
 
 /** A PCM byte stream that says what it carries. */
-export type PcmReadable = AudioChunkDecoder & { readonly format: PcmFormat }
+export interface PcmReadable extends AudioChunkDecoder {
+  /** The PCM format of the bytes (s16le mono at the requested rate). */
+  readonly format: PcmFormat
+}
 
 /** The result of {@link LightningClient.synthesize}. */
 export interface SynthesizeResult extends ResponseIds {
@@ -73,16 +76,36 @@ export interface SynthesizeResult extends ResponseIds {
 
 /** One voice of the catalog. */
 export interface Voice {
+  /** The id to pass as `voice_id`. */
   voiceId: string
+  /** Name to show people. */
   displayName: string
-  tags?: {
-    language?: string[]
-    accent?: string
-    gender?: string
-    age?: string
-    emotions?: string[]
-    usecases?: string[]
-  }
+  /** Descriptive tags (`language` holds full names such as `"english"`, not ISO codes). */
+  tags?: VoiceTags
+}
+
+/** What {@link LightningClient.queue} reports. */
+export interface QueueState {
+  /** Requests holding a concurrency slot. */
+  active: number
+  /** Requests waiting for one, in FIFO order. */
+  waiting: number
+}
+
+/** Tags of a {@link Voice}. */
+export interface VoiceTags {
+  /** Languages, as full names (`"english"`, `"hindi"`). */
+  language?: string[]
+  /** Accent, e.g. `"american"`. */
+  accent?: string
+  /** Gender. */
+  gender?: string
+  /** Age group. */
+  age?: string
+  /** Emotions the voice can carry. */
+  emotions?: string[]
+  /** Suggested uses. */
+  usecases?: string[]
 }
 
 const DEFAULT_TIMEOUTS = { connect: 10_000, headers: 30_000, idle: 30_000 } as const
@@ -127,7 +150,7 @@ export class LightningClient {
   readonly maxConcurrent: number
 
   constructor(options: LightningClientOptions = {}) {
-    const apiKey = options.apiKey ?? process.env['SMALLEST_API_KEY']
+    const apiKey = options.apiKey ?? (process.env['SMALLEST_API_KEY'] || undefined)
     if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.length === 0 || /[\r\n\s]/.test(apiKey))) {
       throw new InvalidOptionError('apiKey', 'must be a non-empty string without whitespace')
     }
@@ -168,8 +191,8 @@ export class LightningClient {
     return this.#apiKey !== undefined
   }
 
-  /** Requests in flight and waiting. */
-  get queue(): { active: number; waiting: number } {
+  /** Requests in flight and queued for a slot. */
+  get queue(): QueueState {
     return { active: this.#slots.active, waiting: this.#slots.waiting }
   }
 

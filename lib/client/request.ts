@@ -74,20 +74,36 @@ export interface TtsRequest {
 }
 
 /** A request after validation, with this library's defaults applied. */
-export type ResolvedTtsRequest = TtsRequest & {
+export interface ResolvedTtsRequest extends TtsRequest {
+  /** The model, defaulted. */
   model: Model
+  /** The sample rate, defaulted to 24000. */
   sample_rate: SampleRate
+  /** The speed, defaulted to 1. */
   speed: number
+  /** The output format, defaulted to `'pcm'`. */
   output_format: OutputFormat
 }
 
-/** The library's defaults for streaming requests. */
-export const REQUEST_DEFAULTS = {
+/** The shape of {@link REQUEST_DEFAULTS}. */
+export interface RequestDefaults {
+  /** `'lightning_v3.1'` */
+  readonly model: 'lightning_v3.1'
+  /** `24000`: an exact ×2 to 48 kHz sinks. */
+  readonly sample_rate: 24000
+  /** `1` */
+  readonly speed: 1
+  /** `'pcm'`: containers are built locally. */
+  readonly output_format: 'pcm'
+}
+
+/** The library's defaults for requests (see {@link TtsRequest} for why). */
+export const REQUEST_DEFAULTS: RequestDefaults = {
   model: 'lightning_v3.1',
   sample_rate: 24000,
   speed: 1,
   output_format: 'pcm',
-} as const satisfies Partial<TtsRequest>
+}
 
 const ID_PATTERN = /^[a-zA-Z0-9_\-.]+$/
 const KNOWN_FIELDS = new Set([

@@ -76,6 +76,7 @@ export class TtsSource extends Readable {
     return (this.#body?.readableLength ?? 0) + this.readableLength
   }
 
+  /** @internal */
   override _read(): void {
     this.#wantMore = true
     if (!this.#started) {
@@ -124,6 +125,7 @@ export class TtsSource extends Readable {
     }
   }
 
+  /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.#timer) clearTimeout(this.#timer)
     if (this.#onAbort) this.#init.signal?.removeEventListener('abort', this.#onAbort)

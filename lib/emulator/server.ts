@@ -76,7 +76,9 @@ export interface EmulatorStats {
 export interface Emulator {
   /** Base URL to give `LightningClient` as `baseUrl`, e.g. `http://127.0.0.1:40123`. */
   readonly url: string
+  /** The port it listens on. */
   readonly port: number
+  /** Live counters. */
   readonly stats: EmulatorStats
   /** Stops listening and closes every open connection. Idempotent. */
   close(): Promise<void>

@@ -9,9 +9,13 @@
 
 /** The request fields the tone depends on. */
 export interface ToneRequest {
+  /** Text: one segment per character. */
   text: string
+  /** Voice: sets the base pitch. */
   voice_id: string
+  /** Output rate. */
   sample_rate: number
+  /** Speed: shortens each segment. */
   speed?: number | undefined
 }
 

@@ -30,6 +30,7 @@ export class SseParser extends Transform {
     this.#core = createSseDecoder(options)
   }
 
+  /** @internal */
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     try {
       for (const ev of this.#core.push(chunk)) this.push(ev)
@@ -39,6 +40,7 @@ export class SseParser extends Transform {
     }
   }
 
+  /** @internal */
   override _flush(callback: TransformCallback): void {
     try {
       for (const ev of this.#core.flush()) this.push(ev)

@@ -1,0 +1,90 @@
+import t from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { renderTone } from '../lib/emulator/index.js'
+
+const root = new URL('..', import.meta.url).pathname
+const bin = join(root, 'dist/esm/cli/main.js')
+const dir = mkdtempSync(join(tmpdir(), 'ls-cli-'))
+const env = { ...process.env, SMALLEST_API_KEY: '' }
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [bin, ...args], { env, input: input ?? '', cwd: dir, timeout: 30_000 })
+
+t.test('say writes an exact WAV file offline through the emulator', async (t) => {
+  const out = join(dir, 'hello.wav')
+  const r = run(['say', 'Hello from lightning stream.', '-o', out])
+  t.equal(r.status, 0, r.stderr.toString())
+  const stderr = r.stderr.toString()
+  t.match(stderr, /using the built-in emulator/)
+  t.match(stderr, /1\.68 s of 24000 Hz mono s16le, first audio after \d+ ms/)
+  const wav = readFileSync(out)
+  const pcm = renderTone({ text: 'Hello from lightning stream.', voice_id: 'magnus', sample_rate: 24000 })
+  t.equal(wav.readUInt32LE(4), 36 + pcm.length, 'RIFF size patched')
+  t.equal(wav.readUInt32LE(40), pcm.length, 'data size patched')
+  t.same(wav.subarray(44), pcm)
+})
+
+t.test('say reads stdin and writes raw PCM or streaming WAV to stdout', async (t) => {
+  const pcm = run(['say', '-o', '-', '--format', 'pcm', '-q', '--sample-rate', '16000'], 'Piped text.')
+  t.equal(pcm.status, 0)
+  t.same(pcm.stdout, renderTone({ text: 'Piped text.', voice_id: 'magnus', sample_rate: 16000 }))
+  t.equal(pcm.stderr.length, 0, '--quiet prints nothing')
+  const wav = run(['say', 'x', '-o', '-', '-q'])
+  t.equal(wav.stdout.toString('latin1', 0, 4), 'RIFF')
+  t.equal(wav.stdout.readUInt32LE(40), 0xffffffff, 'a pipe gets the unknown-length header')
+})
+
+t.test('exit codes: usage 2 with a readable message, no stack', async (t) => {
+  for (const args of [['say', 'hi', '-o', 'x.mp3'], ['say', 'hi'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
+    const r = run(args)
+    t.equal(r.status, 2, args.join(' '))
+    t.match(r.stderr.toString(), /^lightning-stream: /)
+    t.notMatch(r.stderr.toString(), /\n\s+at /, 'no stack trace')
+  }
+  t.equal(run(['--help']).status, 0)
+  t.match(run(['--help']).stdout.toString(), /Exit codes/)
+  t.equal(run(['--version']).stdout.toString().trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version)
+})
+
+t.test('an API error exits 3', async (t) => {
+  const r = run(['say', 'hi', '-o', join(dir, 'x.wav'), '--voice', 'nobody', '--local'])
+  t.equal(r.status, 3)
+  t.match(r.stderr.toString(), /400 invalid request: voice_id: Invalid Voice ID/)
+})
+
+t.test('writing into a closed pipe exits quietly with 0', async (t) => {
+  const child = spawn(process.execPath, [bin, 'say', 'A longer sentence for the pipe test. '.repeat(20), '-o', '-', '-q'], { env, cwd: dir })
+  const code = await new Promise<number | null>((resolve) => {
+    child.stdout.once('data', () => child.stdout.destroy())
+    child.on('close', resolve)
+  })
+  t.equal(code, 0)
+})
+
+t.test('voices prints a table and JSON', async (t) => {
+  const table = run(['voices', '-q'])
+  t.equal(table.status, 0)
+  t.match(table.stdout.toString(), /^VOICE ID\s+NAME/)
+  const json = JSON.parse(run(['voices', '--json', '-q']).stdout.toString()) as { voiceId: string }[]
+  t.ok(json.some((v) => v.voiceId === 'magnus'))
+})
+
+t.test('serve runs the emulator until SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env, cwd: dir })
+  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
+  t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+  const res = await fetch(`${url}/waves/v1/health`)
+  t.same(await res.json(), { status: 'ok' })
+  child.kill('SIGTERM')
+  t.equal(await new Promise((r) => child.on('close', r)), 0)
+})
+
+t.test('the README example runs and writes a WAV file', async (t) => {
+  const out = join(dir, 'speech.wav')
+  const r = spawnSync(process.execPath, [join(root, 'examples/pipeline-wav.mjs'), out], { env, cwd: root, encoding: 'utf8', timeout: 30_000 })
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stderr, /request id [0-9a-f-]{36}/)
+  t.ok(statSync(out).size > 44)
+})
