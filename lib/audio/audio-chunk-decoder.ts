@@ -34,7 +34,7 @@ export class AudioChunkDecoder extends Transform {
   readonly #core: FrameDecoder
 
   constructor(options: AudioChunkDecoderOptions = {}) {
-    super({ writableHighWaterMark: 8, ...options.streamOptions, writableObjectMode: true, readableObjectMode: false })
+    super({ writableHighWaterMark: 8, readableHighWaterMark: 16 * 1024, ...options.streamOptions, writableObjectMode: true, readableObjectMode: false })
     this.#core = createFrameDecoder(options)
   }
 

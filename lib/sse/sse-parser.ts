@@ -26,7 +26,9 @@ export class SseParser extends Transform {
   readonly #core: SseDecoder
 
   constructor(options: SseParserOptions = {}) {
-    super({ readableHighWaterMark: 8, ...options.streamOptions, readableObjectMode: true, writableObjectMode: false })
+    // Explicit marks: Node 22 raised the default byte high-water mark from 16 to 64 KiB; these keep
+    // the bytes held per stage the same on every supported version.
+    super({ readableHighWaterMark: 8, writableHighWaterMark: 16 * 1024, ...options.streamOptions, readableObjectMode: true, writableObjectMode: false })
     this.#core = createSseDecoder(options)
   }
 
