@@ -61,5 +61,36 @@ export {
 export { wavHeader, WAV_UNKNOWN_SIZE } from './audio/wav-header.js'
 export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult } from './audio/wav-encoder.js'
 export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
+export { Resampler, type ResamplerStreamOptions } from './audio/resampler.js'
+export {
+  createResamplerCore,
+  designFilterBank,
+  RESAMPLER_DESIGNS,
+  type FilterBank,
+  type ResamplerCore,
+  type ResamplerOptions,
+  type ResamplerQuality,
+  type ResolvedResamplerOptions,
+} from './audio/resample-core.js'
+export {
+  ChannelMixer,
+  PcmFramer,
+  G711Decoder,
+  type ChannelMixerStreamOptions,
+  type PcmFramerOptions,
+  type G711DecoderOptions,
+  type StageStreamOptions,
+} from './audio/pcm-stages.js'
+export {
+  createChannelMixer,
+  createFramer,
+  decodeG711,
+  defaultMixMatrix,
+  frameBytesOf,
+  UnitCarry,
+  type ChannelMixerOptions,
+  type FramerOptions,
+} from './audio/pcm-ops.js'
+export { convertPcm } from './audio/convert.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

@@ -1,0 +1,187 @@
+/**
+ * Pure PCM cores: channel mixing, exact framing, G.711 decoding. No stream imports.
+ * @module
+ */
+import { AudioFormatError } from '../errors.js'
+import { assertPcmFormat, bytesPerFrame, type PcmEncoding, type PcmFormat } from './format.js'
+import { ALAW_TO_LINEAR, ULAW_TO_LINEAR } from './g711.js'
+
+/** Splits chunks into whole units of `unit` bytes, carrying a partial unit (bounded by `unit`). */
+export class UnitCarry {
+  #tail: Buffer | null = null
+  constructor(readonly unit: number) {}
+  /** Returns the whole units in `tail + chunk`; keeps the rest. */
+  take(chunk: Buffer): Buffer {
+    let buf = chunk
+    if (this.#tail) {
+      buf = Buffer.concat([this.#tail, chunk])
+      this.#tail = null
+    }
+    const rem = buf.length % this.unit
+    if (rem) {
+      this.#tail = Buffer.from(buf.subarray(buf.length - rem))
+      buf = buf.subarray(0, buf.length - rem)
+    }
+    return buf
+  }
+  /** Bytes carried. */
+  get pending(): number {
+    return this.#tail?.length ?? 0
+  }
+}
+
+/**
+ * Builds the default mixing matrix `from → to` channels (`matrix[out][in]`): mono → N copies;
+ * N → mono averages; stereo ↔ other counts map channel i to i and average/duplicate the rest.
+ */
+export function defaultMixMatrix(from: number, to: number): number[][] {
+  if (from === to) return Array.from({ length: to }, (_, o) => Array.from({ length: from }, (_, i) => (i === o ? 1 : 0)))
+  if (from === 1) return Array.from({ length: to }, () => [1])
+  if (to === 1) return [Array.from({ length: from }, () => 1 / from)]
+  // General case: output o takes input o when it exists, else the average of all inputs.
+  return Array.from({ length: to }, (_, o) => Array.from({ length: from }, (_, i) => (o < from ? (i === o ? 1 : 0) : 1 / from)))
+}
+
+/** Options of {@link createChannelMixer}. */
+export interface ChannelMixerOptions {
+  /** Input channels. */
+  from: number
+  /** Output channels. */
+  to: number
+  /** Sample encoding. @defaultValue `'s16le'` */
+  encoding?: PcmEncoding | undefined
+  /** `matrix[out][in]` gains; defaults to {@link defaultMixMatrix}. s16 results are clipped. */
+  matrix?: number[][] | undefined
+}
+
+/** A pure channel mixer: `push(chunk) → Buffer` (partial frames carried), `flush()`. */
+export function createChannelMixer(options: ChannelMixerOptions): { push(chunk: Buffer): Buffer; flush(): Buffer } {
+  const encoding = options.encoding ?? 's16le'
+  assertPcmFormat({ sampleRate: 8000, channels: options.from, encoding }, 'ChannelMixer input')
+  assertPcmFormat({ sampleRate: 8000, channels: options.to, encoding }, 'ChannelMixer output')
+  const matrix = options.matrix ?? defaultMixMatrix(options.from, options.to)
+  if (matrix.length !== options.to || matrix.some((row) => row.length !== options.from || row.some((g) => !Number.isFinite(g)))) {
+    throw new AudioFormatError(`ChannelMixer matrix must be ${options.to} rows of ${options.from} finite gains`)
+  }
+  const { from, to } = options
+  const carry = new UnitCarry(bytesPerFrame({ sampleRate: 1, channels: from, encoding }))
+  const s16 = encoding === 's16le'
+  const duplicate = from === 1 && matrix.every((r) => r[0] === 1)
+  return {
+    push(chunk) {
+      const buf = carry.take(chunk)
+      const frames = buf.length / carry.unit
+      const ab = new ArrayBuffer(frames * to * (s16 ? 2 : 4))
+      if (s16) {
+        const out = new Int16Array(ab)
+        for (let f = 0; f < frames; f++) {
+          const ib = f * from * 2
+          if (duplicate) {
+            const v = buf.readInt16LE(ib)
+            for (let o = 0; o < to; o++) out[f * to + o] = v
+            continue
+          }
+          for (let o = 0; o < to; o++) {
+            const row = matrix[o] as number[]
+            let acc = 0
+            for (let i = 0; i < from; i++) acc += (row[i] as number) * buf.readInt16LE(ib + i * 2)
+            const v = Math.round(acc)
+            out[f * to + o] = v > 32767 ? 32767 : v < -32768 ? -32768 : v
+          }
+        }
+      } else {
+        const out = new Float32Array(ab)
+        for (let f = 0; f < frames; f++) {
+          const ib = f * from * 4
+          for (let o = 0; o < to; o++) {
+            const row = matrix[o] as number[]
+            let acc = 0
+            for (let i = 0; i < from; i++) acc += (row[i] as number) * buf.readFloatLE(ib + i * 4)
+            out[f * to + o] = acc
+          }
+        }
+      }
+      return Buffer.from(ab)
+    },
+    flush() {
+      if (carry.pending) throw new AudioFormatError(`ChannelMixer input ended mid-frame (${carry.pending} stray bytes)`)
+      return Buffer.alloc(0)
+    },
+  }
+}
+
+/** Options of {@link createFramer}. */
+export interface FramerOptions {
+  /** The PCM format (needed with `frameMs`; with `frameSamples` only channels and encoding matter). */
+  format: PcmFormat
+  /** Frame length in milliseconds (e.g. 20 for Opus/Discord, 10 for WebRTC). */
+  frameMs?: number | undefined
+  /** Frame length in samples per channel (overrides `frameMs`). */
+  frameSamples?: number | undefined
+  /**
+   * What to do with a short last frame: `true` pads it with silence to a full frame; `false`
+   * emits it short. @defaultValue `false`
+   */
+  padLast?: boolean | undefined
+}
+
+/** Bytes per frame for framer options. @throws {@link AudioFormatError} */
+export function frameBytesOf(options: FramerOptions): number {
+  assertPcmFormat(options.format, 'PcmFramer format')
+  const samples = options.frameSamples ?? ((options.frameMs ?? NaN) * options.format.sampleRate) / 1000
+  if (!Number.isInteger(samples) || samples < 1) {
+    throw new AudioFormatError(
+      options.frameSamples !== undefined
+        ? `frameSamples must be a positive integer (got ${options.frameSamples})`
+        : `frameMs ${String(options.frameMs)} is not a whole number of samples at ${options.format.sampleRate} Hz`,
+    )
+  }
+  return samples * bytesPerFrame(options.format)
+}
+
+/**
+ * A pure exact framer: emits frames of exactly `frameBytes`, each an owned Buffer (own
+ * ArrayBuffer, `byteOffset` 0). Holds at most one frame; copies each byte once.
+ */
+export function createFramer(options: FramerOptions): { readonly frameBytes: number; push(chunk: Buffer): Buffer[]; flush(): Buffer[] } {
+  const frameBytes = frameBytesOf(options)
+  const sampleBytes = bytesPerFrame(options.format)
+  let cur: Buffer | null = null
+  let fill = 0
+  return {
+    frameBytes,
+    push(chunk) {
+      const out: Buffer[] = []
+      let off = 0
+      while (off < chunk.length) {
+        cur ??= Buffer.alloc(frameBytes) // not allocUnsafe: owned, and never a pool slice
+        const n = Math.min(frameBytes - fill, chunk.length - off)
+        chunk.copy(cur, fill, off, off + n)
+        fill += n
+        off += n
+        if (fill === frameBytes) {
+          out.push(cur)
+          cur = null
+          fill = 0
+        }
+      }
+      return out
+    },
+    flush() {
+      if (!cur || fill === 0) return []
+      if (fill % sampleBytes) throw new AudioFormatError(`PcmFramer input ended mid-sample-frame (${fill % sampleBytes} stray bytes)`)
+      const last = options.padLast ? cur : Buffer.from(cur.subarray(0, fill))
+      cur = null
+      fill = 0
+      return [last]
+    },
+  }
+}
+
+/** Decodes G.711 bytes to s16le through the ITU tables. */
+export function decodeG711(bytes: Buffer, law: 'ulaw' | 'alaw'): Buffer {
+  const table = law === 'ulaw' ? ULAW_TO_LINEAR : ALAW_TO_LINEAR
+  const out = new Int16Array(bytes.length)
+  for (let i = 0; i < bytes.length; i++) out[i] = table[bytes[i] as number] as number
+  return Buffer.from(out.buffer)
+}
