@@ -67,7 +67,14 @@ t.test('stream() gives the raw SSE bytes; ulaw via synthesize()', async (t) => {
   const u = await client.synthesize({ ...req, output_format: 'ulaw', sample_rate: 8000 })
   t.equal(u.audio.length, expected({ ...req, sample_rate: 8000 }).length / 2)
   t.same(u.format, { sampleRate: 8000, channels: 1, encoding: 'ulaw' })
-  t.throws(() => client.pcm({ ...req, output_format: 'ulaw' }), { code: 'ERR_INVALID_REQUEST', field: 'output_format' })
+  t.throws(() => client.pcm({ ...req, output_format: 'mp3' }), { code: 'ERR_INVALID_REQUEST', field: 'output_format' })
+  for (const law of ['ulaw', 'alaw'] as const) {
+    const pcm = client.pcm({ ...req, output_format: law, sample_rate: 8000 })
+    t.same(pcm.format, { sampleRate: 8000, channels: 1, encoding: 's16le' })
+    const { decodeG711, encodeG711 } = await import('../lib/index.js')
+    const want = decodeG711(encodeG711(expected({ ...req, sample_rate: 8000 }), law), law)
+    t.ok((await collectBytes(pcm)).equals(want), `pcm() decodes ${law} to s16le`)
+  }
 })
 
 t.test('synthesize(): pcm and wav bodies, ids; voices()', async (t) => {

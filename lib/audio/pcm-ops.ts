@@ -170,7 +170,11 @@ export function createFramer(options: FramerOptions): { readonly frameBytes: num
     flush() {
       if (!cur || fill === 0) return []
       if (fill % sampleBytes) throw new AudioFormatError(`PcmFramer input ended mid-sample-frame (${fill % sampleBytes} stray bytes)`)
-      const last = options.padLast ? cur : Buffer.from(cur.subarray(0, fill))
+      let last = cur
+      if (!options.padLast) {
+        last = Buffer.alloc(fill) // Buffer.from() would hand out a slice of the shared pool
+        cur.copy(last, 0, 0, fill)
+      }
       cur = null
       fill = 0
       return [last]

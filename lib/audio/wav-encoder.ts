@@ -90,12 +90,21 @@ export interface WavFileResult {
  * Writes a PCM stream to a WAV file and patches the RIFF and data sizes when it ends, so the file
  * has exact lengths. On failure the error propagates and the partial file is left as it is, with
  * "unknown" sizes that players still read to the end.
+ *
+ * @param format - the format of the PCM that reaches the file (after `stages`).
+ * @param stages - Transforms to run between `pcm` and the file, e.g. `convertPcm(pcm.format, format)`.
+ * @example
+ * ```ts
+ * const pcm = client.pcm({ text: 'Hi', voice_id: 'magnus' })
+ * const target = { sampleRate: 48000, channels: 2, encoding: 's16le' } as const
+ * await writeWavFile('hi.wav', pcm, target, convertPcm(pcm.format, target))
+ * ```
  */
-export async function writeWavFile(path: string, pcm: Readable, format: PcmFormat): Promise<WavFileResult> {
+export async function writeWavFile(path: string, pcm: Readable, format: PcmFormat, stages: Transform[] = []): Promise<WavFileResult> {
   const encoder = new WavEncoder({ format })
   let final: Buffer | undefined
   encoder.once('header', (h: Buffer) => (final = h))
-  await pipeline(pcm, encoder, createWriteStream(path))
+  await pipeline([pcm, ...stages, encoder, createWriteStream(path)])
   const header = final as Buffer
   const fh = await open(path, 'r+')
   try {

@@ -1,7 +1,8 @@
 import { inspect } from 'node:util'
-import { pipeline } from 'node:stream'
+import { pipeline, type Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
-import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type ResponseIds } from '../errors.js'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type ResponseIds } from '../errors.js'
+import { G711Decoder } from '../audio/pcm-stages.js'
 import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
 import { SseParser } from '../sse/sse-parser.js'
@@ -54,10 +55,12 @@ export interface CallOptions {
   signal?: AbortSignal | undefined
 }
 
-/** A PCM byte stream that says what it carries. */
-export interface PcmReadable extends AudioChunkDecoder {
+/** A PCM byte stream that says what it carries, returned by {@link LightningClient.pcm}. */
+export interface PcmReadable extends Duplex {
   /** The PCM format of the bytes (s16le mono at the requested rate). */
   readonly format: PcmFormat
+  /** Audio frames and bytes decoded so far (before G.711 expansion for `ulaw`/`alaw`). */
+  readonly delivered: AudioDelivered
 }
 
 /** The result of {@link LightningClient.synthesize}. */
@@ -265,29 +268,33 @@ export class LightningClient {
   }
 
   /**
-   * Streams PCM: {@link TtsSource} → {@link SseParser} → {@link AudioChunkDecoder}, returned as one
-   * `Readable` whose `format` says what it carries (s16le mono at the requested rate).
-   * `output_format` must be `pcm` (the default) or `wav`; errors carry `delivered`.
+   * Streams PCM: {@link TtsSource} → {@link SseParser} → {@link AudioChunkDecoder} (→
+   * {@link G711Decoder} for `ulaw`/`alaw`), returned as one stream whose `format` says what it
+   * carries: s16le mono at the requested rate. `output_format` may be `pcm` (the default), `wav`,
+   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
    * Emits `'response'` like {@link TtsSource}.
    */
   pcm(request: TtsRequest, options: CallOptions = {}): PcmReadable {
     const body = resolveTtsRequest(request)
-    if (body.output_format !== 'pcm' && body.output_format !== 'wav') {
+    const fmt = body.output_format
+    if (fmt === 'mp3') {
       throw new InvalidRequestError([
-        {
-          path: ['output_format'],
-          code: 'custom',
-          message: `pcm() streams PCM; use output_format 'pcm' (or 'wav'), or stream() + AudioChunkDecoder for '${body.output_format}'`,
-        },
+        { path: ['output_format'], code: 'custom', message: "pcm() cannot decode 'mp3': request 'pcm' (the default), or use stream() with your own decoder" },
       ])
     }
     const source = this.#stream(body, options)
-    const decoder = new AudioChunkDecoder({ outputFormat: body.output_format, sampleRate: body.sample_rate })
-    source.once('response', (info: TtsResponseInfo) => decoder.emit('response', info))
-    // Errors travel down: pipeline destroys the decoder with the first error, and destroying the
-    // decoder (the caller's end) destroys the source and closes the socket.
-    pipeline(source, new SseParser(), decoder, () => {})
-    return decoder as PcmReadable
+    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate })
+    const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
+    source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
+    // Errors travel down: pipeline destroys the last stage with the first error, and destroying
+    // the last stage (the caller's end) destroys the source and closes the socket.
+    pipeline([source, new SseParser(), decoder, ...(last === decoder ? [] : [last])], () => {})
+    const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
+    Object.defineProperties(last, {
+      format: { value: format, enumerable: true },
+      delivered: { get: () => decoder.delivered, enumerable: true },
+    })
+    return last as PcmReadable
   }
 
   /** Sync synthesis, `POST /waves/v1/tts`: resolves with the whole audio body and the ids. */
