@@ -66,6 +66,7 @@ export {
   createResamplerCore,
   designFilterBank,
   RESAMPLER_DESIGNS,
+  RESAMPLER_INTEGER_UP_DESIGNS,
   type FilterBank,
   type ResamplerCore,
   type ResamplerOptions,
