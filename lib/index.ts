@@ -48,6 +48,7 @@ export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-
 export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
 export {
   assertPcmFormat,
+  assertLittleEndianHost,
   bytesPerFrame,
   bytesPerSample,
   describeFormat,

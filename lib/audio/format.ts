@@ -4,7 +4,20 @@
  *
  * @module
  */
+import { endianness } from 'node:os'
 import { AudioFormatError } from '../errors.js'
+
+const LITTLE_ENDIAN = endianness() === 'LE'
+
+/**
+ * The PCM stages read and write samples through typed arrays, which use the host's byte order.
+ * Every platform with prebuilt Node binaries but s390x is little-endian; on a big-endian host the
+ * stages refuse to run rather than emit byte-swapped audio.
+ * @throws {@link AudioFormatError} on a big-endian host.
+ */
+export function assertLittleEndianHost(): void {
+  if (!LITTLE_ENDIAN) throw new AudioFormatError('lightning-stream PCM stages need a little-endian host')
+}
 
 /** Sample encodings of uncompressed PCM. Both are little-endian and interleaved. */
 export type PcmEncoding = 's16le' | 'f32le'

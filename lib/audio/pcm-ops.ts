@@ -3,7 +3,7 @@
  * @module
  */
 import { AudioFormatError } from '../errors.js'
-import { assertPcmFormat, bytesPerFrame, type PcmEncoding, type PcmFormat } from './format.js'
+import { assertLittleEndianHost, assertPcmFormat, bytesPerFrame, type PcmEncoding, type PcmFormat } from './format.js'
 import { ALAW_TO_LINEAR, ULAW_TO_LINEAR } from './g711.js'
 
 /** Splits chunks into whole units of `unit` bytes, carrying a partial unit (bounded by `unit`). */
@@ -28,6 +28,21 @@ export class UnitCarry {
   get pending(): number {
     return this.#tail?.length ?? 0
   }
+}
+
+/**
+ * An Int16Array over `buf`'s bytes (little-endian hosts): a view when the offset is aligned, a
+ * copy when it is not (Node's pooled Buffers can start at odd offsets).
+ */
+export function int16View(buf: Buffer): Int16Array {
+  if (buf.byteOffset % 2 === 0) return new Int16Array(buf.buffer, buf.byteOffset, buf.length >> 1)
+  return new Int16Array(Uint8Array.prototype.slice.call(buf).buffer, 0, buf.length >> 1)
+}
+
+/** A Float32Array over `buf`'s bytes: a view when aligned, else a copy. */
+export function float32View(buf: Buffer): Float32Array {
+  if (buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, buf.length >> 2)
+  return new Float32Array(Uint8Array.prototype.slice.call(buf).buffer, 0, buf.length >> 2)
 }
 
 /**
@@ -57,6 +72,7 @@ export interface ChannelMixerOptions {
 /** A pure channel mixer: `push(chunk) → Buffer` (partial frames carried), `flush()`. */
 export function createChannelMixer(options: ChannelMixerOptions): { push(chunk: Buffer): Buffer; flush(): Buffer } {
   const encoding = options.encoding ?? 's16le'
+  assertLittleEndianHost()
   assertPcmFormat({ sampleRate: 8000, channels: options.from, encoding }, 'ChannelMixer input')
   assertPcmFormat({ sampleRate: 8000, channels: options.to, encoding }, 'ChannelMixer output')
   const matrix = options.matrix ?? defaultMixMatrix(options.from, options.to)
@@ -74,29 +90,31 @@ export function createChannelMixer(options: ChannelMixerOptions): { push(chunk: 
       const ab = new ArrayBuffer(frames * to * (s16 ? 2 : 4))
       if (s16) {
         const out = new Int16Array(ab)
-        for (let f = 0; f < frames; f++) {
-          const ib = f * from * 2
-          if (duplicate) {
-            const v = buf.readInt16LE(ib)
-            for (let o = 0; o < to; o++) out[f * to + o] = v
-            continue
+        const inp = int16View(buf)
+        if (duplicate) {
+          for (let f = 0, o = 0; f < frames; f++) {
+            const v = inp[f] as number
+            for (let c = 0; c < to; c++) out[o++] = v
           }
-          for (let o = 0; o < to; o++) {
-            const row = matrix[o] as number[]
-            let acc = 0
-            for (let i = 0; i < from; i++) acc += (row[i] as number) * buf.readInt16LE(ib + i * 2)
-            const v = Math.round(acc)
-            out[f * to + o] = v > 32767 ? 32767 : v < -32768 ? -32768 : v
+        } else {
+          for (let f = 0; f < frames; f++) {
+            for (let o = 0; o < to; o++) {
+              const row = matrix[o] as number[]
+              let acc = 0
+              for (let i = 0; i < from; i++) acc += (row[i] as number) * (inp[f * from + i] as number)
+              const v = Math.round(acc)
+              out[f * to + o] = v > 32767 ? 32767 : v < -32768 ? -32768 : v
+            }
           }
         }
       } else {
         const out = new Float32Array(ab)
+        const inp = float32View(buf)
         for (let f = 0; f < frames; f++) {
-          const ib = f * from * 4
           for (let o = 0; o < to; o++) {
             const row = matrix[o] as number[]
             let acc = 0
-            for (let i = 0; i < from; i++) acc += (row[i] as number) * buf.readFloatLE(ib + i * 4)
+            for (let i = 0; i < from; i++) acc += (row[i] as number) * (inp[f * from + i] as number)
             out[f * to + o] = acc
           }
         }
@@ -184,6 +202,7 @@ export function createFramer(options: FramerOptions): { readonly frameBytes: num
 
 /** Decodes G.711 bytes to s16le through the ITU tables. */
 export function decodeG711(bytes: Buffer, law: 'ulaw' | 'alaw'): Buffer {
+  assertLittleEndianHost()
   const table = law === 'ulaw' ? ULAW_TO_LINEAR : ALAW_TO_LINEAR
   const out = new Int16Array(bytes.length)
   for (let i = 0; i < bytes.length; i++) out[i] = table[bytes[i] as number] as number

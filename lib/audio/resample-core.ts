@@ -27,7 +27,7 @@
  * @module
  */
 import { AudioFormatError } from '../errors.js'
-import { assertPcmFormat, type PcmEncoding } from './format.js'
+import { assertLittleEndianHost, assertPcmFormat, type PcmEncoding } from './format.js'
 import { UnitCarry } from './pcm-ops.js'
 
 /** Resampler quality presets (see the module table for their filters). */
@@ -218,6 +218,7 @@ export function resolveResamplerOptions(options: ResamplerOptions): ResolvedResa
 /** Creates a pure streaming resampler. Equal rates pass bytes through untouched. */
 export function createResamplerCore(options: ResamplerOptions): ResamplerCore {
   const { from, to, channels, encoding, quality } = resolveResamplerOptions(options)
+  assertLittleEndianHost()
   const bps = encoding === 's16le' ? 2 : 4
   const frameBytes = bps * channels
   const carry = new UnitCarry(frameBytes)
