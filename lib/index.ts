@@ -69,6 +69,7 @@ export {
   RESAMPLER_DESIGNS,
   RESAMPLER_INTEGER_UP_DESIGNS,
   type FilterBank,
+  type ResamplerDesign,
   type ResamplerCore,
   type ResamplerOptions,
   type ResamplerQuality,
@@ -91,7 +92,11 @@ export {
   frameBytesOf,
   UnitCarry,
   type ChannelMixerOptions,
+  type ChannelMixerCore,
+  type FramerCore,
   type FramerOptions,
+  int16View,
+  float32View,
 } from './audio/pcm-ops.js'
 export { convertPcm } from './audio/convert.js'
 export * from './errors.js'

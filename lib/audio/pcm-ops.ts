@@ -9,7 +9,11 @@ import { ALAW_TO_LINEAR, ULAW_TO_LINEAR } from './g711.js'
 /** Splits chunks into whole units of `unit` bytes, carrying a partial unit (bounded by `unit`). */
 export class UnitCarry {
   #tail: Buffer | null = null
-  constructor(readonly unit: number) {}
+  /** @param unit - bytes per unit (a sample frame). */
+  constructor(
+    /** Bytes per unit. */
+    readonly unit: number,
+  ) {}
   /** Returns the whole units in `tail + chunk`; keeps the rest. */
   take(chunk: Buffer): Buffer {
     let buf = chunk
@@ -69,8 +73,16 @@ export interface ChannelMixerOptions {
   matrix?: number[][] | undefined
 }
 
-/** A pure channel mixer: `push(chunk) → Buffer` (partial frames carried), `flush()`. */
-export function createChannelMixer(options: ChannelMixerOptions): { push(chunk: Buffer): Buffer; flush(): Buffer } {
+/** The pure channel mixer returned by {@link createChannelMixer}. */
+export interface ChannelMixerCore {
+  /** Mixes the whole frames of `chunk` (a partial frame is carried to the next call). */
+  push(chunk: Buffer): Buffer
+  /** Ends the input. @throws {@link AudioFormatError} when it ended mid-frame. */
+  flush(): Buffer
+}
+
+/** Creates a pure channel mixer. */
+export function createChannelMixer(options: ChannelMixerOptions): ChannelMixerCore {
   const encoding = options.encoding ?? 's16le'
   assertLittleEndianHost()
   assertPcmFormat({ sampleRate: 8000, channels: options.from, encoding }, 'ChannelMixer input')
@@ -157,11 +169,21 @@ export function frameBytesOf(options: FramerOptions): number {
   return samples * bytesPerFrame(options.format)
 }
 
+/** The pure framer returned by {@link createFramer}. */
+export interface FramerCore {
+  /** Bytes in one full frame. */
+  readonly frameBytes: number
+  /** Returns the frames `chunk` completes (possibly none). */
+  push(chunk: Buffer): Buffer[]
+  /** Ends the input: the short last frame, as is or padded (`padLast`). */
+  flush(): Buffer[]
+}
+
 /**
  * A pure exact framer: emits frames of exactly `frameBytes`, each an owned Buffer (own
  * ArrayBuffer, `byteOffset` 0). Holds at most one frame; copies each byte once.
  */
-export function createFramer(options: FramerOptions): { readonly frameBytes: number; push(chunk: Buffer): Buffer[]; flush(): Buffer[] } {
+export function createFramer(options: FramerOptions): FramerCore {
   const frameBytes = frameBytesOf(options)
   const sampleBytes = bytesPerFrame(options.format)
   let cur: Buffer | null = null

@@ -47,9 +47,13 @@ export interface ResamplerOptions {
   quality?: ResamplerQuality | undefined
 }
 
-interface Design {
+/** A resampler filter design, in fractions of the lower rate's Nyquist frequency. */
+export interface ResamplerDesign {
+  /** Centre of the transition band. */
   cutoff: number
+  /** Width of the transition band. */
   transition: number
+  /** Stopband attenuation the Kaiser window is designed for, in dB. */
   attenuation: number
 }
 
@@ -59,14 +63,14 @@ interface Design {
  * the input (an L-th-band filter) and only the other phases cost multiplies — about half the work
  * for 24000 → 48000.
  */
-export const RESAMPLER_INTEGER_UP_DESIGNS: Readonly<Record<ResamplerQuality, Readonly<Design>>> = {
+export const RESAMPLER_INTEGER_UP_DESIGNS: Readonly<Record<ResamplerQuality, Readonly<ResamplerDesign>>> = {
   fast: { cutoff: 1, transition: 0.16, attenuation: 75 },
   balanced: { cutoff: 1, transition: 0.16, attenuation: 100 },
   best: { cutoff: 1, transition: 0.15, attenuation: 140 },
 }
 
 /** The filter of each quality preset, as fractions of the lower Nyquist frequency. */
-export const RESAMPLER_DESIGNS: Readonly<Record<ResamplerQuality, Readonly<Design>>> = {
+export const RESAMPLER_DESIGNS: Readonly<Record<ResamplerQuality, Readonly<ResamplerDesign>>> = {
   fast: { cutoff: 0.98, transition: 0.22, attenuation: 70 },
   balanced: { cutoff: 0.99, transition: 0.18, attenuation: 100 },
   best: { cutoff: 0.995, transition: 0.15, attenuation: 140 },
