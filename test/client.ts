@@ -38,6 +38,7 @@ t.test('pcm(): byte-exact PCM (sha256) with format and response ids', async (t) 
   t.same(pcm.format, { sampleRate: 24000, channels: 1, encoding: 's16le' })
   const audio = await collectBytes(pcm)
   t.equal(sha(audio), sha(expected(r)))
+  t.match(pcm.delivered, { bytes: audio.length, frames: Math.ceil(audio.length / 960) })
   t.match(await info, { status: 200, externalSessionId: 'sess-1', externalRequestId: 'req.1', requestId: /^[0-9a-f-]{36}$/ })
   t.equal(emu.stats.active, 0, 'the emulator released the unit')
 })
@@ -74,6 +75,7 @@ t.test('stream() gives the raw SSE bytes; ulaw via synthesize()', async (t) => {
     const { decodeG711, encodeG711 } = await import('../lib/index.js')
     const want = decodeG711(encodeG711(expected({ ...req, sample_rate: 8000 }), law), law)
     t.ok((await collectBytes(pcm)).equals(want), `pcm() decodes ${law} to s16le`)
+    t.equal(pcm.delivered.bytes, want.length / 2, 'delivered counts the G.711 bytes decoded')
   }
 })
 

@@ -290,10 +290,8 @@ export class LightningClient {
     // the last stage (the caller's end) destroys the source and closes the socket.
     pipeline([source, new SseParser(), decoder, ...(last === decoder ? [] : [last])], () => {})
     const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
-    Object.defineProperties(last, {
-      format: { value: format, enumerable: true },
-      delivered: { get: () => decoder.delivered, enumerable: true },
-    })
+    Object.defineProperty(last, 'format', { value: format, enumerable: true })
+    if (last !== decoder) Object.defineProperty(last, 'delivered', { get: () => decoder.delivered, enumerable: true })
     return last as PcmReadable
   }
 
