@@ -25,6 +25,7 @@ export {
   type QueueState,
 } from './client/client.js'
 export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
+export { isRetryable, resolveRetry, retryAfterMs, retryDelay, RETRY_STATUSES, type RetryInfo, type RetryOptions, type RetryPolicy } from './client/retry.js'
 export {
   checkTtsRequest,
   resolveTtsRequest,

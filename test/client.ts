@@ -180,12 +180,16 @@ t.test('concurrency: the client queues (FIFO) instead of hitting the server limi
 
 t.test('a second client over the account limit gets 429 with Retry-After', async (t) => {
   const { client, emu } = await withEmulator(t, { realtimeFactor: 10 })
-  const other = new LightningClient({ baseUrl: emu.url, apiKey: KEY })
+  const other = new LightningClient({ baseUrl: emu.url, apiKey: KEY, retry: false })
   t.teardown(() => other.close())
   const first = collectBytes(client.pcm(req))
   await new Promise((r) => setTimeout(r, 30))
-  const err = await errorOf(() => collectBytes(other.pcm(req)))
+  let retried = 0
+  const second = other.pcm(req)
+  second.on('retry', () => retried++)
+  const err = await errorOf(() => collectBytes(second))
   t.match(err, { code: 'ERR_API', status: 429, headers: { 'retry-after': '1' } })
+  t.equal(retried, 0, 'retry: false')
   t.ok((await first).length > 0)
 })
 

@@ -15,7 +15,8 @@ export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
  * G.711 or MP3 bytes for `ulaw`, `alaw`, `mp3`, as {@link AudioChunkDecoder.format} says).
  *
  * - Dispatches on the frame's JSON, not on the event name; ends at `done === true`. Events after
- *   the terminator are ignored.
+ *   the terminator are ignored (bytes that break the SSE layer, such as an event over
+ *   `maxEventSize`, still fail the stream).
  * - PCM output is sample-aligned: an odd trailing byte is carried into the next frame.
  * - For `wav`, a RIFF header at the start of a frame is checked and stripped.
  * - Errors are coded: `ERR_FRAME_INVALID_JSON`, `ERR_FRAME_INVALID_BASE64`, `ERR_FRAME_INVALID`,

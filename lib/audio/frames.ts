@@ -19,6 +19,7 @@ import {
   ServerStreamError,
   StreamTruncatedError,
   type AudioDelivered,
+  type LightningStreamError,
 } from '../errors.js'
 import type { SseEvent } from '../sse/core.js'
 import type { OutputFormat } from '../client/request.js'
@@ -33,6 +34,12 @@ export interface FrameDecoderOptions {
   outputFormat?: OutputFormat | undefined
   /** The `sample_rate` that was requested. @defaultValue `24000` */
   sampleRate?: number | undefined
+  /**
+   * Why the input ended early, if it did: consulted when input ends without the terminator, and
+   * reported (with `delivered`) instead of a generic {@link StreamTruncatedError}.
+   * `LightningClient.pcm()` passes the source's connection or timeout failure here.
+   */
+  endedBy?: (() => LightningStreamError | undefined) | undefined
 }
 
 /** The pure frame decoder returned by {@link createFrameDecoder}. */
@@ -191,7 +198,14 @@ export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDeco
       return out
     },
     flush() {
-      if (!done) throw new StreamTruncatedError(delivered())
+      if (!done) {
+        const cause = options.endedBy?.()
+        if (cause) {
+          cause.delivered ??= delivered()
+          throw cause
+        }
+        throw new StreamTruncatedError(delivered())
+      }
       if (carry >= 0) {
         throw new AudioFormatError('stream ended with half a 16-bit sample (1 odd byte)', { delivered: delivered() })
       }

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { pipeline, type Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
-import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type ResponseIds } from '../errors.js'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
 import { G711Decoder } from '../audio/pcm-stages.js'
 import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
@@ -10,6 +10,8 @@ import { VERSION } from '../version.js'
 import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http.js'
 import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 import { Semaphore } from './semaphore.js'
+import { isRetryable, resolveRetry, retryDelay, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { TtsSource, type TtsResponseInfo } from './tts-source.js'
 
 /** The vendor's API host. */
@@ -42,6 +44,12 @@ export interface LightningClientOptions {
   maxConcurrent?: number | undefined
   /** An undici dispatcher (Agent, Pool, MockAgent) to send requests through. */
   dispatcher?: Dispatcher | undefined
+  /**
+   * Retries before the response: connect errors and timeouts, 429, 500/502/503/504, with
+   * exponential backoff and jitter, honouring `Retry-After`. Never after audio has flowed.
+   * `false` disables it. @defaultValue `{ retries: 3, baseDelayMs: 500, maxDelayMs: 30000, deadlineMs: 60000 }`
+   */
+  retry?: RetryOptions | false | undefined
   /**
    * Allow sending the API key over plain `http://` to a host that is not loopback.
    * @defaultValue `false`
@@ -149,6 +157,7 @@ export class LightningClient {
   readonly #dispatcher: Dispatcher
   readonly #ownDispatcher: boolean
   readonly #slots: Semaphore
+  readonly #retry: RetryPolicy
   /** The concurrency limit. */
   readonly maxConcurrent: number
 
@@ -185,6 +194,7 @@ export class LightningClient {
     if (!Number.isInteger(max) || max < 1) throw new InvalidOptionError('maxConcurrent', `must be an integer ≥ 1 (got ${String(max)})`)
     this.maxConcurrent = max
     this.#slots = new Semaphore(max)
+    this.#retry = resolveRetry(options.retry)
     this.#ownDispatcher = options.dispatcher === undefined
     this.#dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: this.#timeouts.connect } })
   }
@@ -210,14 +220,54 @@ export class LightningClient {
     if (!this.#apiKey && this.baseUrl === DEFAULT_BASE_URL) throw new MissingApiKeyError()
   }
 
-  /** Sends one request under the concurrency limit; non-2xx statuses become {@link ApiError}. */
-  async #send(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
+  /**
+   * Sends a request under the concurrency limit, retrying per the policy before any response was
+   * accepted; non-2xx statuses become {@link ApiError}. The slot is held across retries.
+   */
+  async #send(
+    method: 'GET' | 'POST',
+    path: string,
+    accept: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    onRetry?: (info: RetryInfo) => void,
+  ) {
     const release = await this.#slots.acquire(signal)
+    const started = Date.now()
+    const policy = this.#retry
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await this.#attempt(method, path, accept, body, signal)
+        return { response, release }
+      } catch (err) {
+        const error = err as LightningStreamError
+        const retryNo = attempt
+        const delayMs = retryNo <= policy.retries && isRetryable(error) && !signal?.aborted ? retryDelay(policy, retryNo, error) : -1
+        if (delayMs < 0 || Date.now() - started + delayMs > policy.deadlineMs) {
+          release()
+          throw error
+        }
+        const info: RetryInfo = { attempt: retryNo, delayMs, error }
+        policy.onRetry?.(info)
+        onRetry?.(info)
+        try {
+          await sleep(delayMs, undefined, signal ? { signal } : {})
+        } catch (abortErr) {
+          release()
+          throw toLightningError(abortErr, this.#timeouts)
+        }
+      }
+    }
+  }
+
+  /** One HTTP attempt: headers phase timed here, non-2xx → {@link ApiError}. */
+  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
     // The headers phase is timed here rather than by undici's `headersTimeout`, which its HTTP/1
     // parser does not enforce in every socket state (seen with undici 7.30 on loopback).
     const headersMs = this.#timeouts.headers
     const controller = new AbortController()
     const onAbort = () => controller.abort(signal?.reason)
+    if (signal?.aborted) controller.abort(signal.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
     let timedOut = false
     const timer = setTimeout(() => {
@@ -237,9 +287,8 @@ export class LightningClient {
       })
       clearTimeout(timer)
       if (response.statusCode < 200 || response.statusCode > 299) throw await apiErrorFrom(response)
-      return { response, release }
+      return response
     } catch (err) {
-      release()
       throw timedOut ? new TimeoutError('headers', headersMs, { cause: err }) : toLightningError(err, this.#timeouts)
     } finally {
       clearTimeout(timer)
@@ -256,11 +305,12 @@ export class LightningClient {
     return this.#stream(resolveTtsRequest(request), options)
   }
 
-  #stream(body: ResolvedTtsRequest, options: CallOptions): TtsSource {
+  #stream(body: ResolvedTtsRequest, options: CallOptions, deferFailure = false): TtsSource {
     this.#checkKey()
     return new TtsSource({
+      deferFailure,
       // The source aborts `signal` when it is destroyed, including by the caller's signal.
-      start: (signal) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal),
+      start: (signal, onRetry) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry),
       signal: options.signal,
       totalTimeoutMs: this.#timeouts.total,
       timeouts: this.#timeouts,
@@ -272,7 +322,7 @@ export class LightningClient {
    * {@link G711Decoder} for `ulaw`/`alaw`), returned as one stream whose `format` says what it
    * carries: s16le mono at the requested rate. `output_format` may be `pcm` (the default), `wav`,
    * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
-   * Emits `'response'` like {@link TtsSource}.
+   * Emits `'response'` and `'retry'` like {@link TtsSource}.
    */
   pcm(request: TtsRequest, options: CallOptions = {}): PcmReadable {
     const body = resolveTtsRequest(request)
@@ -282,10 +332,13 @@ export class LightningClient {
         { path: ['output_format'], code: 'custom', message: "pcm() cannot decode 'mp3': request 'pcm' (the default), or use stream() with your own decoder" },
       ])
     }
-    const source = this.#stream(body, options)
-    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate })
+    // The source ends cleanly on a mid-stream failure so the audio that arrived is delivered first;
+    // the decoder then reports that failure (not a bare truncation) when its input ends.
+    const source = this.#stream(body, options, true)
+    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure })
     const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
     source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
+    source.on('retry', (info: RetryInfo) => last.emit('retry', info))
     // Errors travel down: pipeline destroys the last stage with the first error, and destroying
     // the last stage (the caller's end) destroys the source and closes the socket.
     pipeline([source, new SseParser(), decoder, ...(last === decoder ? [] : [last])], () => {})

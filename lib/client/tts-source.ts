@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { AbortError, TimeoutError, type ResponseIds } from '../errors.js'
+import { AbortError, TimeoutError, type LightningStreamError, type ResponseIds } from '../errors.js'
 import { flatHeaders, responseIds, toLightningError } from './http.js'
+import type { RetryInfo } from './retry.js'
 
 /** Largest piece taken from the HTTP body at once, and this stream's high-water mark. */
 const PULL_BYTES = 16 * 1024
@@ -15,7 +16,10 @@ export interface TtsResponseInfo extends ResponseIds {
 }
 
 /** Starts the HTTP exchange; resolves once headers arrived with a 2xx status. @internal */
-export type TtsStarter = (signal: AbortSignal) => Promise<{ response: Dispatcher.ResponseData; release: () => void }>
+export type TtsStarter = (
+  signal: AbortSignal,
+  onRetry: (info: RetryInfo) => void,
+) => Promise<{ response: Dispatcher.ResponseData; release: () => void }>
 
 /** @internal */
 export interface TtsSourceInit {
@@ -23,6 +27,13 @@ export interface TtsSourceInit {
   signal?: AbortSignal | undefined
   totalTimeoutMs?: number | undefined
   timeouts: { connect?: number | undefined; headers?: number | undefined; idle?: number | undefined }
+  /**
+   * On a failure after body bytes arrived (socket drop, idle or total timeout), end the stream
+   * cleanly so every byte already received reaches the next stage, and keep the error in
+   * {@link TtsSource.failure} for that stage to report. Used by `pcm()`, whose decoder reports
+   * it; a raw `stream()` is destroyed with the error instead.
+   */
+  deferFailure?: boolean | undefined
 }
 
 /**
@@ -36,7 +47,8 @@ export interface TtsSourceInit {
  *   socket read of up to 64 KiB before undici pauses the socket).
  * - `destroy()`, an error or the `signal` close the socket and free the concurrency slot.
  *
- * Events: `'response'` ({@link TtsResponseInfo}) before the first byte.
+ * Events: `'response'` ({@link TtsResponseInfo}) before the first byte; `'retry'`
+ * ({@link RetryInfo}) before each retry.
  */
 export class TtsSource extends Readable {
   readonly #init: TtsSourceInit
@@ -47,7 +59,10 @@ export class TtsSource extends Readable {
   #wantMore = false
   #bytesRead = 0
   #timer: NodeJS.Timeout | undefined
+  #idleTimer: NodeJS.Timeout | undefined
+  #lastData = 0
   #onAbort: (() => void) | undefined
+  #failure: LightningStreamError | undefined
   /** Response details, once headers arrived. */
   response: TtsResponseInfo | undefined
 
@@ -63,6 +78,35 @@ export class TtsSource extends Readable {
         this.#onAbort = () => this.destroy(new AbortError())
         signal.addEventListener('abort', this.#onAbort, { once: true })
       }
+    }
+  }
+
+  /** The failure that ended the body early, when `deferFailure` ended the stream cleanly. */
+  get failure(): LightningStreamError | undefined {
+    return this.#failure
+  }
+
+  /** Fails now, or (deferFailure, after body bytes arrived) ends cleanly keeping the error. */
+  #fail(err: LightningStreamError): void {
+    if (this.destroyed || this.#failure) return
+    if (this.#init.deferFailure && this.#bytesRead + (this.#body?.readableLength ?? 0) > 0) {
+      this.#failure = err
+      if (this.#idleTimer) clearTimeout(this.#idleTimer)
+      this.#drainAll()
+      this.push(null)
+      return
+    }
+    this.destroy(err)
+  }
+
+  /** Moves every byte undici still holds into this stream's buffer (used before ending early). */
+  #drainAll(): void {
+    const body = this.#body
+    if (!body) return
+    let chunk: Buffer | null
+    while ((chunk = body.read() as Buffer | null) !== null) {
+      this.#bytesRead += chunk.length
+      this.push(chunk)
     }
   }
 
@@ -90,10 +134,10 @@ export class TtsSource extends Readable {
   async #begin(): Promise<void> {
     const total = this.#init.totalTimeoutMs
     if (total !== undefined) {
-      this.#timer = setTimeout(() => this.destroy(new TimeoutError('total', total)), total)
+      this.#timer = setTimeout(() => this.#fail(new TimeoutError('total', total)), total)
       this.#timer.unref()
     }
-    const { response, release } = await this.#init.start(this.#controller.signal)
+    const { response, release } = await this.#init.start(this.#controller.signal, (info) => this.emit('retry', info))
     this.#release = release
     if (this.destroyed) {
       response.body.destroy()
@@ -104,16 +148,21 @@ export class TtsSource extends Readable {
     this.response = { status: response.statusCode, headers, ...responseIds(headers) }
     const body = response.body
     this.#body = body
+    this.#lastData = performance.now()
+    this.#armIdle()
     body.on('readable', () => this.#drain())
-    body.on('end', () => this.push(null))
-    body.on('error', (err) => this.destroy(toLightningError(err, this.#init.timeouts)))
+    body.on('end', () => {
+      if (this.#idleTimer) clearTimeout(this.#idleTimer)
+      if (!this.#failure) this.push(null)
+    })
+    body.on('error', (err) => this.#fail(toLightningError(err, this.#init.timeouts)))
     this.emit('response', this.response)
     this.#drain()
   }
 
   #drain(): void {
     const body = this.#body
-    if (!body || this.destroyed) return
+    if (!body || this.destroyed || this.#failure) return
     while (this.#wantMore) {
       // read() with no size returns everything buffered as one Buffer; take at most one
       // high-water mark at a time so no stage downstream is handed more than it asked for.
@@ -121,13 +170,37 @@ export class TtsSource extends Readable {
       const chunk = (n > 0 ? body.read(n) : body.read()) as Buffer | null
       if (chunk === null) return
       this.#bytesRead += chunk.length
+      this.#lastData = performance.now()
       this.#wantMore = this.push(chunk)
     }
+  }
+
+  /**
+   * The idle timeout, owned here because undici's `bodyTimeout` is not enforced in every socket
+   * state. Idle means: the next stage wants data, nothing is buffered, and nothing arrived for
+   * `idle` ms. A slow consumer (backpressure) is never idle.
+   */
+  #armIdle(): void {
+    const idle = this.#init.timeouts.idle
+    if (idle === undefined) return
+    const wait = Math.max(1, this.#lastData + idle - performance.now())
+    this.#idleTimer = setTimeout(() => {
+      const body = this.#body
+      if (!body || this.destroyed || this.#failure || body.readableEnded) return
+      const starving = this.#wantMore && body.readableLength === 0
+      if (starving && performance.now() - this.#lastData >= idle) this.#fail(new TimeoutError('idle', idle))
+      else {
+        if (!starving) this.#lastData = performance.now()
+        this.#armIdle()
+      }
+    }, wait)
+    this.#idleTimer.unref()
   }
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.#timer) clearTimeout(this.#timer)
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
     if (this.#onAbort) this.#init.signal?.removeEventListener('abort', this.#onAbort)
     const body = this.#body
     if (body && !body.readableEnded) body.destroy()

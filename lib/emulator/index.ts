@@ -12,6 +12,8 @@ export {
   type Emulator,
   type EmulatorOptions,
   type EmulatorStats,
+  type EmulatorFaults,
+  parseFaultHeader,
   type SpeechEngine,
 } from './server.js'
 export { renderTone, toneSamples, TONE_MS_PER_CHAR, type ToneRequest } from './tone.js'

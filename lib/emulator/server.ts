@@ -5,6 +5,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -54,6 +55,77 @@ export interface EmulatorOptions {
   lineEnding?: '\n' | '\r\n' | '\r' | undefined
   /** Speech engine. @defaultValue {@link toneEngine} */
   engine?: SpeechEngine | undefined
+  /** Faults injected into every request (merged under a request's `x-emulator-fault` header). */
+  faults?: EmulatorFaults | undefined
+}
+
+/**
+ * Faults to inject, for reliability tests. Set them for every request with
+ * `startEmulator({ faults })`, or per request with the test-only header
+ * `x-emulator-fault: drop-after=3, stall-ms=200` (see {@link parseFaultHeader}).
+ */
+export interface EmulatorFaults {
+  /** Wait this long before answering (before the response headers). */
+  stallBeforeMs?: number | undefined
+  /** Stall `stallMs` after chunk frame K (0-based) was written. */
+  stallAfterChunk?: number | undefined
+  /** Length of the `stallAfterChunk` stall, ms. @defaultValue `1000` */
+  stallMs?: number | undefined
+  /** Destroy the connection after chunk frame K was written (no terminator). */
+  dropAfterChunk?: number | undefined
+  /** Chunk frame K carries malformed JSON. */
+  malformedJsonAt?: number | undefined
+  /** Chunk frame K carries invalid base64. */
+  badBase64At?: number | undefined
+  /** Send an error frame `{"status":"error","message":…}` instead of chunk frame K, then end. */
+  errorFrameAt?: number | undefined
+  /** Write every frame one byte at a time. */
+  splitWrites?: boolean | undefined
+  /** End the stream cleanly without the `done: true` terminator. */
+  noTerminator?: boolean | undefined
+  /** Answer the first `failCount` requests (counted per fault key) with this HTTP status. */
+  failStatus?: 400 | 401 | 403 | 429 | 500 | 502 | 503 | 504 | undefined
+  /** How many requests get `failStatus`. @defaultValue `1` */
+  failCount?: number | undefined
+  /** `Retry-After` value sent with an injected 429/503 (seconds or an HTTP date). */
+  failRetryAfter?: string | undefined
+  /** Groups requests for `failCount` (e.g. one key per test case). @defaultValue `'default'` */
+  key?: string | undefined
+}
+
+const FAULT_FIELDS: Record<string, keyof EmulatorFaults> = {
+  'stall-before': 'stallBeforeMs',
+  'stall-after': 'stallAfterChunk',
+  'stall-ms': 'stallMs',
+  'drop-after': 'dropAfterChunk',
+  'malformed-json-at': 'malformedJsonAt',
+  'bad-base64-at': 'badBase64At',
+  'error-frame-at': 'errorFrameAt',
+  'split-writes': 'splitWrites',
+  'no-terminator': 'noTerminator',
+  'fail-status': 'failStatus',
+  'fail-count': 'failCount',
+  'fail-retry-after': 'failRetryAfter',
+  key: 'key',
+}
+
+/**
+ * Parses the test-only `x-emulator-fault` header: comma-separated `name=value` pairs (`drop-after=3,
+ * split-writes, fail-status=429, fail-count=2, key=case7`). Unknown names are ignored.
+ */
+export function parseFaultHeader(value: string | undefined): EmulatorFaults {
+  const out: Record<string, unknown> = {}
+  if (!value) return out
+  for (const part of value.split(',')) {
+    const [rawName, ...rest] = part.split('=')
+    const name = FAULT_FIELDS[(rawName ?? '').trim()]
+    if (!name) continue
+    const v = rest.join('=').trim()
+    if (name === 'splitWrites' || name === 'noTerminator') out[name] = v === '' || v === 'true' || v === '1'
+    else if (name === 'key' || name === 'failRetryAfter') out[name] = v
+    else if (v !== '' && Number.isFinite(Number(v))) out[name] = Number(v)
+  }
+  return out as EmulatorFaults
 }
 
 /** Counters the emulator keeps, for tests and soak runs. */
@@ -80,6 +152,11 @@ export interface Emulator {
   readonly port: number
   /** Live counters. */
   readonly stats: EmulatorStats
+  /**
+   * Emits `'request-closed'` with `{ at, completed }` (`at` from `performance.now()`) when a
+   * synthesis request's connection closes, for measuring abort latency.
+   */
+  readonly events: EventEmitter
   /** Stops listening and closes every open connection. Idempotent. */
   close(): Promise<void>
 }
@@ -147,6 +224,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const stats: EmulatorStats = { requests: 0, active: 0, blockedWrites: 0, connections: 0, clientAborts: 0, framesWritten: 0 }
   const activeByKey = new Map<string, number>()
   const sockets = new Set<Socket>()
+  const events = new EventEmitter()
+  const failures = new Map<string, number>()
 
   const invalid = (res: ServerResponse, issues: RequestIssue[]) => {
     if (options.errorShape === 'documented') {
@@ -156,6 +235,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   async function synthesis(req: IncomingMessage, res: ServerResponse, key: string, live: boolean): Promise<void> {
+    const header = req.headers['x-emulator-fault']
+    const faults: EmulatorFaults = { ...options.faults, ...parseFaultHeader(Array.isArray(header) ? header.join(',') : header) }
     const raw = await readBody(req)
     if (raw === null) return sendJson(res, 413, { error: 'PayloadTooLarge', message: 'Request body too large.' })
     let body: unknown
@@ -173,6 +254,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const request = { ...REQUEST_DEFAULTS, sample_rate: 44100, ...b } as ResolvedTtsRequest
     if (request.output_format === 'mp3') {
       return sendJson(res, 501, { error: 'NotImplemented', message: 'The emulator does not encode mp3; request pcm and transcode locally.' })
+    }
+    if (faults.failStatus) {
+      const fk = faults.key ?? 'default'
+      const n = failures.get(fk) ?? 0
+      if (n < (faults.failCount ?? 1)) {
+        failures.set(fk, n + 1)
+        const bodies: Record<number, unknown> = {
+          400: { error: [{ code: 'custom', path: ['text'], message: 'Injected validation failure' }] },
+          401: { error: 'Unauthorized', message: 'Bearer token is missing or invalid.' },
+          403: { error: 'Forbidden', message: 'Injected: key not allowed.' },
+          429: { error: 'TooManyRequests', message: 'Injected: concurrency limit reached.' },
+          500: { error: 'InternalServerError', message: 'An unexpected error occurred.' },
+        }
+        const headers: Record<string, string> = faults.failRetryAfter ? { 'retry-after': faults.failRetryAfter } : {}
+        return sendJson(res, faults.failStatus, bodies[faults.failStatus] ?? { error: 'Injected', message: `Injected ${faults.failStatus}` }, {
+          ...headers,
+          'x-request-id': randomUUID(),
+        })
+      }
     }
     const inFlight = activeByKey.get(key) ?? 0
     if (inFlight >= maxConcurrent) {
@@ -197,9 +297,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.on('close', () => {
       if (!res.writableFinished) stats.clientAborts++
       release()
+      events.emit('request-closed', { at: performance.now(), completed: res.writableFinished })
     })
     try {
-      if (options.firstByteDelayMs) await sleep(options.firstByteDelayMs)
+      const delay = (options.firstByteDelayMs ?? 0) + (faults.stallBeforeMs ?? 0)
+      if (delay) await sleep(delay)
+      if (res.destroyed) return
       const pcm = await engine.render(request)
       const ids = {
         'x-request-id': randomUUID(),
@@ -230,30 +333,68 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const bytesPerChunk = options.chunkBytes ?? Math.max(2, Math.round((rate * (options.chunkMs ?? 20)) / 1000) * 2)
       const started = performance.now()
       let sentMs = 0
+      let stalledMs = 0
+      const drained = () =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done)
+            res.off('close', done)
+            resolve()
+          }
+          res.on('drain', done)
+          res.on('close', done)
+        })
+      const send = async (frame: string): Promise<void> => {
+        if (faults.splitWrites) {
+          const bytes = Buffer.from(frame)
+          for (let i = 0; i < bytes.length && !res.destroyed; i++) {
+            if (!res.write(bytes.subarray(i, i + 1))) {
+              stats.blockedWrites++
+              await drained()
+            }
+          }
+        } else if (!res.write(frame)) {
+          stats.blockedWrites++
+          await drained()
+        }
+        stats.framesWritten++
+      }
+      let k = 0
       for (const chunk of splitChunks(pcm, bytesPerChunk)) {
         if (res.destroyed) return
         if (Number.isFinite(rtf)) {
-          const due = started + sentMs / rtf - performance.now()
+          const due = started + stalledMs + sentMs / rtf - performance.now()
           if (due > 1) await sleep(due)
         }
-        if (!res.write(sseChunkFrame(encode(chunk), shape, eol))) {
-          stats.blockedWrites++
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off('drain', done)
-              res.off('close', done)
-              resolve()
-            }
-            res.on('drain', done)
-            res.on('close', done)
-          })
+        if (k === faults.errorFrameAt) {
+          await send(`data: {"status":"error","message":"Injected synthesis failure"}${eol}${eol}`)
+          res.end()
+          return
         }
-        stats.framesWritten++
+        let frame = sseChunkFrame(encode(chunk), shape, eol)
+        if (k === faults.malformedJsonAt) frame = `event: audio${eol}data: {"audio":"AAAA","done":fal${eol}${eol}`
+        if (k === faults.badBase64At) frame = `event: audio${eol}data: {"audio":"AA!*AA==","done":false,"status":"206"}${eol}${eol}`
+        await send(frame)
         sentMs += (chunk.length / 2 / rate) * 1000
+        if (k === faults.dropAfterChunk) {
+          // destroySoon flushes what was written, then closes the TCP connection mid-body;
+          // res.destroy() would discard queued frames and drop before them instead.
+          res.socket?.destroySoon()
+          return
+        }
+        if (k === faults.stallAfterChunk) {
+          const ms = faults.stallMs ?? 1000
+          await sleep(ms)
+          stalledMs += ms
+        }
+        k++
       }
       if (res.destroyed) return
-      res.write(sseTerminator(shape, eol))
-      stats.framesWritten++
+      if (faults.noTerminator) {
+        res.end()
+        return
+      }
+      await send(sseTerminator(shape, eol))
       release() // the unit is held until the terminator is written
       res.end()
     } catch (err) {
@@ -319,6 +460,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `http://${host}:${addr.port}`,
     port: addr.port,
     stats,
+    events,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
