@@ -81,6 +81,13 @@ t.test('serve runs the emulator until SIGTERM', async (t) => {
   t.equal(await new Promise((r) => child.on('close', r)), 0)
 })
 
+t.test('the errors guide example retries a 503, then reports the cut-off audio', async (t) => {
+  const r = spawnSync(process.execPath, [join(root, 'examples/errors-and-retries.mjs')], { env, cwd: dir, encoding: 'utf8', timeout: 30_000 })
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stderr, /retry 1 in \d+ ms: Lightning API 503/)
+  t.match(r.stderr, /cut off after 820 ms of audio: Connection failed/)
+})
+
 t.test('the README example runs and writes a WAV file', async (t) => {
   const out = join(dir, 'speech.wav')
   const r = spawnSync(process.execPath, [join(root, 'examples/pipeline-wav.mjs'), out], { env, cwd: root, encoding: 'utf8', timeout: 30_000 })
