@@ -91,6 +91,8 @@ export interface EmulatorFaults {
   failRetryAfter?: string | undefined
   /** Groups requests for `failCount` (e.g. one key per test case). @defaultValue `'default'` */
   key?: string | undefined
+  /** SSE line ending for this request (overrides the emulator's `lineEnding`). */
+  lineEnding?: '\n' | '\r\n' | '\r' | undefined
 }
 
 const FAULT_FIELDS: Record<string, keyof EmulatorFaults> = {
@@ -107,7 +109,10 @@ const FAULT_FIELDS: Record<string, keyof EmulatorFaults> = {
   'fail-count': 'failCount',
   'fail-retry-after': 'failRetryAfter',
   key: 'key',
+  'line-ending': 'lineEnding',
 }
+
+const LINE_ENDINGS: Record<string, '\n' | '\r\n' | '\r'> = { lf: '\n', crlf: '\r\n', cr: '\r' }
 
 /**
  * Parses the test-only `x-emulator-fault` header: comma-separated `name=value` pairs (`drop-after=3,
@@ -122,6 +127,7 @@ export function parseFaultHeader(value: string | undefined): EmulatorFaults {
     if (!name) continue
     const v = rest.join('=').trim()
     if (name === 'splitWrites' || name === 'noTerminator') out[name] = v === '' || v === 'true' || v === '1'
+    else if (name === 'lineEnding') out[name] = LINE_ENDINGS[v.toLowerCase()]
     else if (name === 'key' || name === 'failRetryAfter') out[name] = v
     else if (v !== '' && Number.isFinite(Number(v))) out[name] = Number(v)
   }
