@@ -53,6 +53,8 @@ const matrix: Record<string, Case> = {
   'a stall before the first byte beyond the headers timeout': { fault: 'stall-before=400', options: { timeouts: { headers: 100 } }, error: { code: 'ERR_TIMEOUT', phase: 'headers' } },
   'a stall after chunk 2 beyond the idle timeout': { fault: 'stall-after=2,stall-ms=600', options: { timeouts: { idle: 150 } }, error: { code: 'ERR_TIMEOUT', phase: 'idle', delivered: { frames: 3, bytes: 3 * FRAME } } },
   'frames written one byte at a time': { fault: 'split-writes' },
+  'CRLF framing written one byte at a time': { fault: 'line-ending=crlf,split-writes' },
+  'bare CR framing': { fault: 'line-ending=cr' },
   'a stall after chunk 2 within the idle timeout': { fault: 'stall-after=2,stall-ms=100' },
   '503 twice, then success': { fault: 'fail-status=503,fail-count=2,key=a', retries: 2 },
   '500, 502 and 504 are retried': { fault: 'fail-status=502,fail-count=1,key=b', retries: 1 },

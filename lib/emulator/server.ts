@@ -116,7 +116,8 @@ const LINE_ENDINGS: Record<string, '\n' | '\r\n' | '\r'> = { lf: '\n', crlf: '\r
 
 /**
  * Parses the test-only `x-emulator-fault` header: comma-separated `name=value` pairs (`drop-after=3,
- * split-writes, fail-status=429, fail-count=2, key=case7`). Unknown names are ignored.
+ * split-writes, fail-status=429, fail-count=2, key=case7, line-ending=crlf`). Unknown names
+ * are ignored.
  */
 export function parseFaultHeader(value: string | undefined): EmulatorFaults {
   const out: Record<string, unknown> = {}
@@ -224,7 +225,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const maxConcurrent = options.maxConcurrent ?? 1
   const retryAfter = options.retryAfter === undefined ? 1 : options.retryAfter
   const engine = options.engine ?? toneEngine
-  const eol = options.lineEnding ?? '\n'
   const shape = options.frameShape ?? 'current'
   const rtf = options.realtimeFactor ?? Infinity
   const stats: EmulatorStats = { requests: 0, active: 0, blockedWrites: 0, connections: 0, clientAborts: 0, framesWritten: 0 }
@@ -243,6 +243,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   async function synthesis(req: IncomingMessage, res: ServerResponse, key: string, live: boolean): Promise<void> {
     const header = req.headers['x-emulator-fault']
     const faults: EmulatorFaults = { ...options.faults, ...parseFaultHeader(Array.isArray(header) ? header.join(',') : header) }
+    const eol = faults.lineEnding ?? options.lineEnding ?? '\n'
     const raw = await readBody(req)
     if (raw === null) return sendJson(res, 413, { error: 'PayloadTooLarge', message: 'Request body too large.' })
     let body: unknown
