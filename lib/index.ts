@@ -100,5 +100,6 @@ export {
   float32View,
 } from './audio/pcm-ops.js'
 export { convertPcm } from './audio/convert.js'
+export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

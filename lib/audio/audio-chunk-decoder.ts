@@ -3,9 +3,12 @@ import { LightningStreamError } from '../errors.js'
 import type { SseEvent } from '../sse/core.js'
 import type { AudioFormat } from './format.js'
 import { createFrameDecoder, type FrameDecoder, type FrameDecoderOptions } from './frames.js'
+import type { TtsTimeline } from '../metrics/metrics.js'
 
 /** Options of {@link AudioChunkDecoder}. */
 export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
+  /** Records `firstAudioEvent` and `firstPcmByte` on this timeline. */
+  timeline?: TtsTimeline | undefined
   /** Options for the underlying Transform (object-mode writable side is forced). */
   streamOptions?: Omit<TransformOptions, 'readableObjectMode' | 'writableObjectMode' | 'objectMode' | 'transform' | 'flush'> | undefined
 }
@@ -33,10 +36,12 @@ export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
  */
 export class AudioChunkDecoder extends Transform {
   readonly #core: FrameDecoder
+  readonly #timeline: TtsTimeline | undefined
 
   constructor(options: AudioChunkDecoderOptions = {}) {
     super({ writableHighWaterMark: 8, readableHighWaterMark: 16 * 1024, ...options.streamOptions, writableObjectMode: true, readableObjectMode: false })
     this.#core = createFrameDecoder(options)
+    this.#timeline = options.timeline
   }
 
   /** The format of the bytes this stage emits. */
@@ -59,7 +64,13 @@ export class AudioChunkDecoder extends Transform {
     try {
       const wasDone = this.#core.done
       const out = this.#core.push(event)
-      if (out) this.push(out)
+      if (out) {
+        if (this.#timeline) {
+          this.#timeline.mark('firstAudioEvent')
+          this.#timeline.mark('firstPcmByte')
+        }
+        this.push(out)
+      }
       if (!wasDone && this.#core.done) this.emit('done')
       callback()
     } catch (err) {

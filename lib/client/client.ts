@@ -3,6 +3,7 @@ import { pipeline, type Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
 import { G711Decoder } from '../audio/pcm-stages.js'
+import { TtsTimeline, type TtsMetrics } from '../metrics/metrics.js'
 import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
 import { SseParser } from '../sse/sse-parser.js'
@@ -69,6 +70,11 @@ export interface PcmReadable extends Duplex {
   readonly format: PcmFormat
   /** Audio frames and bytes decoded so far (before G.711 expansion for `ulaw`/`alaw`). */
   readonly delivered: AudioDelivered
+  /**
+   * The request's timeline (request sent, headers, first SSE byte, first audio, end), audio
+   * delivered and realtime factor, so far. Also emitted as `'metrics'` when the stream closes.
+   */
+  readonly metrics: TtsMetrics
 }
 
 /** The result of {@link LightningClient.synthesize}. */
@@ -231,8 +237,10 @@ export class LightningClient {
     body: unknown,
     signal: AbortSignal | undefined,
     onRetry?: (info: RetryInfo) => void,
+    onSend?: () => void,
   ) {
     const release = await this.#slots.acquire(signal)
+    onSend?.()
     const started = Date.now()
     const policy = this.#retry
     for (let attempt = 1; ; attempt++) {
@@ -305,12 +313,13 @@ export class LightningClient {
     return this.#stream(resolveTtsRequest(request), options)
   }
 
-  #stream(body: ResolvedTtsRequest, options: CallOptions, deferFailure = false): TtsSource {
+  #stream(body: ResolvedTtsRequest, options: CallOptions, deferFailure = false, timeline?: TtsTimeline): TtsSource {
     this.#checkKey()
     return new TtsSource({
       deferFailure,
+      timeline,
       // The source aborts `signal` when it is destroyed, including by the caller's signal.
-      start: (signal, onRetry) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry),
+      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend),
       signal: options.signal,
       totalTimeoutMs: this.#timeouts.total,
       timeouts: this.#timeouts,
@@ -322,7 +331,8 @@ export class LightningClient {
    * {@link G711Decoder} for `ulaw`/`alaw`), returned as one stream whose `format` says what it
    * carries: s16le mono at the requested rate. `output_format` may be `pcm` (the default), `wav`,
    * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
-   * Emits `'response'` and `'retry'` like {@link TtsSource}.
+   * Emits `'response'` and `'retry'` like {@link TtsSource}, and `'metrics'` ({@link TtsMetrics})
+   * when it closes.
    */
   pcm(request: TtsRequest, options: CallOptions = {}): PcmReadable {
     const body = resolveTtsRequest(request)
@@ -334,8 +344,9 @@ export class LightningClient {
     }
     // The source ends cleanly on a mid-stream failure so the audio that arrived is delivered first;
     // the decoder then reports that failure (not a bare truncation) when its input ends.
-    const source = this.#stream(body, options, true)
-    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure })
+    const timeline = new TtsTimeline()
+    const source = this.#stream(body, options, true, timeline)
+    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure, timeline })
     const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
     source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
     source.on('retry', (info: RetryInfo) => last.emit('retry', info))
@@ -345,6 +356,17 @@ export class LightningClient {
     const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
     Object.defineProperty(last, 'format', { value: format, enumerable: true })
     if (last !== decoder) Object.defineProperty(last, 'delivered', { get: () => decoder.delivered, enumerable: true })
+    let failed = false
+    const snapshot = () => {
+      const d = decoder.delivered
+      return timeline.snapshot(d.bytes, d.durationMs ?? 0, failed)
+    }
+    Object.defineProperty(last, 'metrics', { get: snapshot, enumerable: true })
+    last.once('error', () => (failed = true))
+    last.once('close', () => {
+      timeline.mark('end')
+      last.emit('metrics', snapshot())
+    })
     return last as PcmReadable
   }
 

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici'
 import { AbortError, TimeoutError, type LightningStreamError, type ResponseIds } from '../errors.js'
 import { flatHeaders, responseIds, toLightningError } from './http.js'
 import type { RetryInfo } from './retry.js'
+import type { TtsTimeline } from '../metrics/metrics.js'
 
 /** Largest piece taken from the HTTP body at once, and this stream's high-water mark. */
 const PULL_BYTES = 16 * 1024
@@ -19,6 +20,7 @@ export interface TtsResponseInfo extends ResponseIds {
 export type TtsStarter = (
   signal: AbortSignal,
   onRetry: (info: RetryInfo) => void,
+  onSend: () => void,
 ) => Promise<{ response: Dispatcher.ResponseData; release: () => void }>
 
 /** @internal */
@@ -34,6 +36,8 @@ export interface TtsSourceInit {
    * it; a raw `stream()` is destroyed with the error instead.
    */
   deferFailure?: boolean | undefined
+  /** Records requestSent, responseHeaders, firstSseByte. */
+  timeline?: TtsTimeline | undefined
 }
 
 /**
@@ -137,7 +141,16 @@ export class TtsSource extends Readable {
       this.#timer = setTimeout(() => this.#fail(new TimeoutError('total', total)), total)
       this.#timer.unref()
     }
-    const { response, release } = await this.#init.start(this.#controller.signal, (info) => this.emit('retry', info))
+    const timeline = this.#init.timeline
+    const { response, release } = await this.#init.start(
+      this.#controller.signal,
+      (info) => {
+        if (timeline) timeline.retries++
+        this.emit('retry', info)
+      },
+      () => timeline?.mark('requestSent'),
+    )
+    timeline?.mark('responseHeaders')
     this.#release = release
     if (this.destroyed) {
       response.body.destroy()
@@ -169,6 +182,7 @@ export class TtsSource extends Readable {
       const n = Math.min(body.readableLength, PULL_BYTES)
       const chunk = (n > 0 ? body.read(n) : body.read()) as Buffer | null
       if (chunk === null) return
+      if (this.#bytesRead === 0) this.#init.timeline?.mark('firstSseByte')
       this.#bytesRead += chunk.length
       this.#lastData = performance.now()
       this.#wantMore = this.push(chunk)
