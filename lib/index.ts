@@ -101,5 +101,18 @@ export {
 } from './audio/pcm-ops.js'
 export { convertPcm } from './audio/convert.js'
 export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
+export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
+export {
+  createOpusEngine,
+  opusEngineReport,
+  OpusEngineMissingError,
+  OPUS_ENGINES,
+  type OpusApplication,
+  type OpusEngine,
+  type OpusEngineName,
+  type OpusEngineSettings,
+} from './codecs/opus-engines.js'
+export { OggOpusMuxer, oggCrc32, opusPacketSamples, type OggOpusMuxerOptions } from './codecs/ogg-opus.js'
+export { FfmpegTranscoder, FfmpegError, ffmpegArgs, FFMPEG_CONTENT_TYPES, type FfmpegOutput, type FfmpegTranscoderOptions, type FfmpegExit, type FfmpegContainerInput } from './codecs/ffmpeg.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

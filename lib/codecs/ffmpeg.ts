@@ -1,0 +1,240 @@
+/**
+ * ffmpeg spawned directly: argument arrays (no shell), stdin/stdout inside the pipeline, stderr
+ * kept (bounded) for errors, exit code checked, SIGTERM then SIGKILL on destroy. fluent-ffmpeg
+ * was archived in 2025; prism-media's FFmpeg hides exit codes and stderr.
+ * @module
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { Duplex } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
+import { AudioFormatError, LightningStreamError } from '../errors.js'
+import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
+
+/** Output formats {@link FfmpegTranscoder} knows. */
+export type FfmpegOutput = 'mp3' | 'aac' | 'flac' | 'ogg-opus' | 'webm-opus' | 'wav' | 'pcm'
+
+/** ffmpeg failed: it could not start, or exited with a non-zero code. */
+export class FfmpegError extends LightningStreamError {
+  /** Exit code, when it exited. */
+  readonly exitCode: number | null
+  /** Signal that ended it, if any. */
+  readonly signal: NodeJS.Signals | null
+  /** The last part of its stderr (at most 8 KiB). */
+  readonly stderr: string
+  constructor(message: string, init: { exitCode?: number | null; signal?: NodeJS.Signals | null; stderr?: string; cause?: unknown } = {}) {
+    super(message, 'ERR_FFMPEG', { cause: init.cause })
+    this.exitCode = init.exitCode ?? null
+    this.signal = init.signal ?? null
+    this.stderr = init.stderr ?? ''
+  }
+}
+
+/** How ffmpeg ended. */
+export interface FfmpegExit {
+  /** Exit code, or null when a signal ended it (or it never started). */
+  code: number | null
+  /** The signal that ended it, if any. */
+  signal: NodeJS.Signals | null
+}
+
+/** A container input, probed by ffmpeg (e.g. mp3 from `output_format: 'mp3'`). */
+export interface FfmpegContainerInput {
+  /** ffmpeg's demuxer name: `mp3`, `wav`, `ogg`, … */
+  container: string
+}
+
+/** Options of {@link FfmpegTranscoder}. */
+export interface FfmpegTranscoderOptions {
+  /** Input: a PCM format (raw samples on stdin), or a container name ffmpeg probes (e.g. `'mp3'`). */
+  input: PcmFormat | FfmpegContainerInput
+  /** Output format. */
+  output: FfmpegOutput
+  /** Output rate (default: the input's). */
+  sampleRate?: number | undefined
+  /** Output channels (default: the input's). */
+  channels?: number | undefined
+  /** Output bitrate for lossy formats, bit/s. @defaultValue `64000` for Opus, `128000` otherwise */
+  bitrate?: number | undefined
+  /** Extra arguments inserted before the output (e.g. `['-af', 'volume=0.5']`). */
+  extraArgs?: string[] | undefined
+  /** ffmpeg binary. @defaultValue `process.env.FFMPEG_PATH`, else `'ffmpeg'` on PATH */
+  ffmpegPath?: string | undefined
+  /** Time between SIGTERM and SIGKILL when destroyed, ms. @defaultValue `2000` */
+  killGraceMs?: number | undefined
+}
+
+const MAX_STDERR = 8 * 1024
+
+/** MIME type of each output, for HTTP responses. */
+export const FFMPEG_CONTENT_TYPES: Record<FfmpegOutput, string> = {
+  mp3: 'audio/mpeg',
+  aac: 'audio/aac',
+  flac: 'audio/flac',
+  'ogg-opus': 'audio/ogg',
+  'webm-opus': 'audio/webm',
+  wav: 'audio/wav',
+  pcm: 'application/octet-stream',
+}
+
+/** The ffmpeg argument array for a transcode (exported for inspection and tests). */
+export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin']
+  // Low-latency input: without these ffmpeg buffers ~2 s of input before its first output byte.
+  // Not `-fflags nobuffer`: with raw PCM on a pipe it drops audio (ffmpeg 5.1: 0 bytes alone,
+  // the last 40 ms with the probe flags); test/codecs.ts checks that nothing is lost.
+  args.push('-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0')
+  const input = options.input
+  let rate: number | undefined
+  let channels: number | undefined
+  if ('container' in input) {
+    if (!/^[a-z0-9_]+$/.test(input.container)) throw new AudioFormatError(`bad input container '${input.container}'`)
+    args.push('-f', input.container, '-i', 'pipe:0')
+  } else {
+    assertPcmFormat(input, 'FfmpegTranscoder input')
+    args.push('-f', input.encoding, '-ar', String(input.sampleRate), '-ac', String(input.channels), '-i', 'pipe:0')
+    rate = input.sampleRate
+    channels = input.channels
+  }
+  const outRate = options.sampleRate ?? rate
+  const outChannels = options.channels ?? channels
+  const opus = options.output === 'ogg-opus' || options.output === 'webm-opus'
+  const targetRate = opus ? 48000 : outRate
+  if (targetRate !== undefined && targetRate !== rate) args.push('-af', `aresample=${targetRate}:resampler=soxr`)
+  if (targetRate !== undefined) args.push('-ar', String(targetRate))
+  if (outChannels !== undefined) args.push('-ac', String(outChannels))
+  args.push(...(options.extraArgs ?? []))
+  const br = String(options.bitrate ?? (opus ? 64000 : 128000))
+  switch (options.output) {
+    case 'mp3':
+      args.push('-c:a', 'libmp3lame', '-b:a', br, '-f', 'mp3')
+      break
+    case 'aac':
+      args.push('-c:a', 'aac', '-b:a', br, '-f', 'adts')
+      break
+    case 'flac':
+      args.push('-c:a', 'flac', '-f', 'flac')
+      break
+    case 'ogg-opus':
+      args.push('-c:a', 'libopus', '-b:a', br, '-page_duration', '20000', '-f', 'ogg')
+      break
+    case 'webm-opus':
+      args.push('-c:a', 'libopus', '-b:a', br, '-f', 'webm', '-cluster_time_limit', '100')
+      break
+    case 'wav':
+      args.push('-c:a', 'pcm_s16le', '-f', 'wav')
+      break
+    case 'pcm':
+      args.push('-c:a', 'pcm_s16le', '-f', 's16le')
+      break
+    default:
+      throw new AudioFormatError(`unknown output '${String(options.output)}'`)
+  }
+  args.push('-flush_packets', '1', 'pipe:1')
+  return args
+}
+
+/**
+ * Duplex: bytes in (PCM or a container), transcoded bytes out, through a spawned ffmpeg.
+ * Backpressure runs through stdin and stdout; a non-zero exit fails the stream with
+ * {@link FfmpegError} carrying the exit code and the end of stderr; destroying the stream (an
+ * abort, a pipeline failure) sends SIGTERM, then SIGKILL after `killGraceMs`, so no ffmpeg
+ * process outlives its pipeline.
+ *
+ * @example
+ * ```ts
+ * const pcm = client.pcm(req)
+ * await pipeline(pcm, new FfmpegTranscoder({ input: pcm.format, output: 'mp3' }), createWriteStream('hi.mp3'))
+ * ```
+ */
+export class FfmpegTranscoder extends Duplex {
+  /** The argument array ffmpeg was started with. */
+  readonly args: string[]
+  /** The binary. */
+  readonly ffmpegPath: string
+  #child: ChildProcessByStdio<Writable, Readable, Readable> | undefined
+  #stderr = ''
+  #exited: Promise<FfmpegExit> | undefined
+  #killTimer: NodeJS.Timeout | undefined
+  readonly #grace: number
+
+  constructor(options: FfmpegTranscoderOptions) {
+    super({ readableObjectMode: false, writableObjectMode: false })
+    this.args = ffmpegArgs(options)
+    this.ffmpegPath = options.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg'
+    this.#grace = options.killGraceMs ?? 2000
+  }
+
+  /** The child's pid, once started. */
+  get pid(): number | undefined {
+    return this.#child?.pid
+  }
+
+  #start(): ChildProcessByStdio<Writable, Readable, Readable> {
+    if (this.#child) return this.#child
+    const child = spawn(this.ffmpegPath, this.args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.#child = child
+    this.#exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'ENOENT' ? ` ffmpeg was not found at '${this.ffmpegPath}': install it (apt-get install ffmpeg, brew install ffmpeg) or set FFMPEG_PATH.` : ''
+      this.destroy(new FfmpegError(`Could not start ffmpeg: ${err.message}.${hint}`, { cause: err }))
+    })
+    child.stderr.setEncoding('utf8')
+    child.stderr.on('data', (s: string) => {
+      this.#stderr = (this.#stderr + s).slice(-MAX_STDERR)
+    })
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) child.stdout.pause()
+    })
+    child.stdout.once('end', () => {
+      void this.#exited?.then(({ code, signal }) => {
+        if (this.destroyed) return
+        if (code === 0) this.push(null)
+        else this.destroy(new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'}`, { exitCode: code, signal, stderr: this.#stderr }))
+      })
+    })
+    child.stdin.on('error', () => {
+      // EPIPE when ffmpeg exits early: the exit code and stderr explain it.
+    })
+    return child
+  }
+
+  /** @internal */
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const child = this.#start()
+    if (child.stdin.write(chunk)) callback()
+    else child.stdin.once('drain', () => callback())
+  }
+
+  /** @internal */
+  override _final(callback: (error?: Error | null) => void): void {
+    const child = this.#start()
+    child.stdin.end(callback)
+  }
+
+  /** @internal */
+  override _read(): void {
+    const child = this.#start()
+    child.stdout.resume()
+  }
+
+  /** @internal */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const child = this.#child
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.stdin.destroy()
+      child.stdout.destroy()
+      child.kill('SIGTERM')
+      this.#killTimer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      }, this.#grace)
+      this.#killTimer.unref()
+      child.once('close', () => clearTimeout(this.#killTimer))
+    }
+    callback(error)
+  }
+
+  /** Resolves when the ffmpeg process has exited (immediately if it never started). */
+  async exited(): Promise<FfmpegExit> {
+    return this.#exited ?? { code: null, signal: null }
+  }
+}

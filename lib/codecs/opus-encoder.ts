@@ -1,0 +1,156 @@
+import { Transform, type TransformCallback } from 'node:stream'
+import { AudioFormatError } from '../errors.js'
+import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
+import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
+import type { StageStreamOptions } from '../audio/pcm-stages.js'
+import { createOpusEngine, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
+
+/** Options of {@link OpusEncoder}. */
+export interface OpusEncoderOptions {
+  /** Input PCM: s16le, 1 or 2 channels, at 8000, 12000, 16000, 24000 or 48000 Hz. */
+  format: PcmFormat
+  /** Frame length: 2.5, 5, 10, 20, 40 or 60 ms. @defaultValue `20` (Discord's) */
+  frameMs?: number | undefined
+  /** Target bitrate, bit/s. @defaultValue `64000` */
+  bitrate?: number | undefined
+  /** @defaultValue `'audio'` */
+  application?: OpusApplication | undefined
+  /** 0 (fastest) … 10 (best); libopus's default is 9. */
+  complexity?: number | undefined
+  /** In-band forward error correction. @defaultValue `false` */
+  fec?: boolean | undefined
+  /** Expected packet loss in percent (0–100), which tunes FEC. @defaultValue `0` */
+  packetLossPercent?: number | undefined
+  /** Engines to try, in order. @defaultValue fastest first: `@discordjs/opus`, `@evan/opus`, `opusscript` */
+  engines?: readonly OpusEngineName[] | undefined
+  /** Options for the underlying Transform (object-mode readable side is forced). */
+  streamOptions?: StageStreamOptions | undefined
+}
+
+const RATES = [8000, 12000, 16000, 24000, 48000]
+const FRAME_MS = [2.5, 5, 10, 20, 40, 60]
+
+/**
+ * Transform: PCM bytes in, Opus packets out, one Buffer per frame in object mode — what
+ * `@discordjs/voice` takes as `StreamType.Opus`, and what {@link OggOpusMuxer} wraps into a file.
+ *
+ * The engine (`@discordjs/opus`, `@evan/opus` or `opusscript`, whichever is installed, fastest
+ * first) is created on the first chunk and freed on end and on destroy. Input is re-framed
+ * exactly; the last partial frame is padded with silence, and {@link OpusEncoder.inputSamples}
+ * records the true length so the Ogg muxer trims the padding off again.
+ *
+ * @example
+ * ```ts
+ * const pcm = client.pcm(req) // 24 kHz mono
+ * await pipeline(pcm, new OpusEncoder({ format: pcm.format }), new OggOpusMuxer(), createWriteStream('hi.opus'))
+ * ```
+ */
+export class OpusEncoder extends Transform {
+  /** The input format. */
+  readonly format: PcmFormat
+  /** Samples per channel in one frame, at the input rate. */
+  readonly frameSamples: number
+  readonly #options: OpusEncoderOptions
+  readonly #framer: FramerCore
+  #engine: Promise<OpusEngine> | undefined
+  #resolved: OpusEngine | undefined
+  #inputBytes = 0
+
+  constructor(options: OpusEncoderOptions) {
+    super({ ...options.streamOptions, readableObjectMode: true, writableObjectMode: false })
+    const f = options.format
+    assertPcmFormat(f, 'OpusEncoder format')
+    if (f.encoding !== 's16le') throw new AudioFormatError(`OpusEncoder takes s16le PCM (got ${f.encoding})`)
+    if (!RATES.includes(f.sampleRate)) throw new AudioFormatError(`Opus encodes 8000, 12000, 16000, 24000 or 48000 Hz (got ${f.sampleRate}); add a Resampler`)
+    if (f.channels !== 1 && f.channels !== 2) throw new AudioFormatError(`OpusEncoder takes 1 or 2 channels (got ${f.channels})`)
+    const frameMs = options.frameMs ?? 20
+    if (!FRAME_MS.includes(frameMs)) throw new AudioFormatError(`Opus frames are 2.5, 5, 10, 20, 40 or 60 ms (got ${frameMs})`)
+    const bitrate = options.bitrate ?? 64000
+    if (!Number.isInteger(bitrate) || bitrate < 500 || bitrate > 512000) throw new AudioFormatError(`bitrate must be 500 to 512000 bit/s (got ${bitrate})`)
+    if (options.complexity !== undefined && (!Number.isInteger(options.complexity) || options.complexity < 0 || options.complexity > 10)) {
+      throw new AudioFormatError(`complexity must be an integer 0–10 (got ${options.complexity})`)
+    }
+    this.format = { ...f }
+    this.frameSamples = (f.sampleRate * frameMs) / 1000
+    this.#options = options
+    this.#framer = createFramer({ format: f, frameSamples: this.frameSamples, padLast: true })
+  }
+
+  /** The engine that encodes, once the first chunk arrived. */
+  get engine(): OpusEngineName | undefined {
+    return this.#resolved?.name
+  }
+
+  /** Encoder lookahead at 48 kHz (OpusHead's pre-skip), once the engine exists. */
+  get preSkip(): number | undefined {
+    return this.#resolved?.preSkip
+  }
+
+  /** Samples per channel received so far, at 48 kHz: the true length before padding. */
+  get inputSamples(): number {
+    return Math.round((this.#inputBytes / (2 * this.format.channels)) * (48000 / this.format.sampleRate))
+  }
+
+  /** Resolves the engine (created once). */
+  ready(): Promise<OpusEngine> {
+    this.#engine ??= createOpusEngine(
+      {
+        sampleRate: this.format.sampleRate,
+        channels: this.format.channels,
+        application: this.#options.application ?? 'audio',
+        bitrate: this.#options.bitrate ?? 64000,
+        complexity: this.#options.complexity,
+        fec: this.#options.fec ?? false,
+        packetLossPercent: this.#options.packetLossPercent ?? 0,
+      },
+      this.#options.engines ?? OPUS_ENGINES,
+    ).then((e) => {
+      this.#resolved = e
+      if (this.destroyed) e.free()
+      return e
+    })
+    return this.#engine
+  }
+
+  #encode(engine: OpusEngine, frames: Buffer[]): void {
+    for (const frame of frames) this.push(engine.encode(frame, this.frameSamples))
+  }
+
+  /** @internal */
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.#inputBytes += chunk.length
+    const frames = this.#framer.push(chunk)
+    const run = (engine: OpusEngine) => {
+      try {
+        this.#encode(engine, frames)
+        callback()
+      } catch (err) {
+        callback(err as Error)
+      }
+    }
+    if (this.#resolved) run(this.#resolved)
+    else this.ready().then(run, (err: Error) => callback(err))
+  }
+
+  /** @internal */
+  override _flush(callback: TransformCallback): void {
+    this.ready().then(
+      (engine) => {
+        try {
+          this.#encode(engine, this.#framer.flush())
+          engine.free()
+          callback()
+        } catch (err) {
+          callback(err as Error)
+        }
+      },
+      (err: Error) => callback(err),
+    )
+  }
+
+  /** @internal */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#resolved?.free()
+    callback(error)
+  }
+}
