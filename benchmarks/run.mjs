@@ -8,12 +8,16 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
-const BENCHES = ['sse', 'resampler', 'pcm-stages', 'chain', 'e2e']
+const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e']
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')
 
 if (!existsSync(join(here, 'node_modules'))) {
   console.error('benchmarks: installing peers (npm ci in benchmarks/)')
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   if (r.status !== 0) process.exit(r.status ?? 1)
+}
+if (only) {
+  // A partial run prints its results and leaves the stored ones alone.
 }
 if (!existsSync(join(here, '../dist/esm/index.js'))) {
   console.error('benchmarks: dist/ missing; run npm run build first')
@@ -21,7 +25,7 @@ if (!existsSync(join(here, '../dist/esm/index.js'))) {
 }
 
 const results = {}
-for (const name of BENCHES) {
+for (const name of BENCHES.filter((b) => !only || only.includes(b))) {
   const t0 = performance.now()
   const r = spawnSync(process.execPath, ['--expose-gc', join(here, `${name}.mjs`), ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 64 << 20 })
   if (r.status !== 0) {
@@ -33,6 +37,10 @@ for (const name of BENCHES) {
   console.error(`benchmarks: ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 }
 
+if (only) {
+  console.log(JSON.stringify(results, null, 2))
+  process.exit(0)
+}
 mkdirSync(join(here, 'results'), { recursive: true })
 writeFileSync(join(here, 'results', quick ? 'quick.json' : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
 
@@ -54,6 +62,14 @@ md.push(table(['variant', 'µs / 20 ms chunk', '× realtime', 'vs speex Q5', 'vs
 
 md.push('## PCM stages (`pcm-stages.mjs`)', '')
 md.push(table(['stage', 'scenario', 'variant', 'µs / 20 ms chunk', '× realtime'], results['pcm-stages'].rows.map((r) => [r.stage, r.scenario, r.name, f(r.usPerChunk, 2), f(r.xRealtime)])), '')
+
+const co = results.codecs
+md.push('## Opus and Ogg (`codecs.mjs`)', '', `Engines here: ${Object.entries(co.engines).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '')
+md.push(table(['stage', 'variant', 'µs / 20 ms frame', '× realtime', 'vs direct engine loop'], co.rows.map((r) => [r.stage, r.name, f(r.usPerChunk, 2), f(r.xRealtime), r.vsDirect ? `${r.vsDirect.toFixed(3)}×` : '']), ''))
+md.push('', 'Realtime-paced input (20 ms chunks every 20 ms), same signal:', '')
+md.push(table(['encoder', 'first output byte', 'first audio page'], Object.entries(co.latency).map(([k, v]) => [k, `${v.firstByteMs.toFixed(1)} ms`, `${v.firstAudioMs.toFixed(1)} ms`])), '')
+md.push(`In-process first byte is **${co.ratios.firstByteVsFfmpegDefault.toFixed(0)}×** sooner than ffmpeg with default flags (goal ≥ ${co.goals.firstByteVsFfmpegDefault}×), first audio page ${co.ratios.firstAudioVsFfmpegDefault.toFixed(0)}× sooner (the muxer holds one packet so the last page can carry end-of-stream).`, '')
+md.push(table(['path', 'CPU ms per second of audio'], Object.entries(co.cpuMsPerAudioSecond).map(([k, v]) => [k, v.toFixed(2)])), '')
 
 const ch = results.chain
 md.push('## Full chain (`chain.mjs`)', '', 'SSE → PCM → 48 kHz → stereo → 20 ms frames. (The Opus stage joins this chain when the encoder lands.)', '')
@@ -78,6 +94,7 @@ const bars = [
   ...results.sse.rows.filter((r) => r.scenario === '8 KiB chunks').map((r) => ['SSE → PCM', r.name, r.usPerChunk]),
   ...results.resampler.rows.map((r) => ['Resampler 24→48k', r.name, r.usPerChunk]),
   ...results['pcm-stages'].rows.map((r) => [r.stage, r.name, r.usPerChunk]),
+  ...co.rows.map((r) => [r.stage, r.name, r.usPerChunk]),
   ...ch.rows.map((r) => ['Chain', r.name, r.usPerChunk]),
 ]
 const W = 980, rowH = 18, left = 470, top = 40

@@ -1,7 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { AudioFormatError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
-import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 import type { StageStreamOptions } from '../audio/pcm-stages.js'
 import { createOpusEngine, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
 
@@ -51,7 +50,8 @@ export class OpusEncoder extends Transform {
   /** Samples per channel in one frame, at the input rate. */
   readonly frameSamples: number
   readonly #options: OpusEncoderOptions
-  readonly #framer: FramerCore
+  readonly #frameBytes: number
+  #tail: Buffer | null = null
   #engine: Promise<OpusEngine> | undefined
   #resolved: OpusEngine | undefined
   #inputBytes = 0
@@ -73,7 +73,7 @@ export class OpusEncoder extends Transform {
     this.format = { ...f }
     this.frameSamples = (f.sampleRate * frameMs) / 1000
     this.#options = options
-    this.#framer = createFramer({ format: f, frameSamples: this.frameSamples, padLast: true })
+    this.#frameBytes = this.frameSamples * 2 * f.channels
   }
 
   /** The engine that encodes, once the first chunk arrived. */
@@ -112,17 +112,34 @@ export class OpusEncoder extends Transform {
     return this.#engine
   }
 
-  #encode(engine: OpusEngine, frames: Buffer[]): void {
-    for (const frame of frames) this.push(engine.encode(frame, this.frameSamples))
+  /**
+   * Encodes every whole frame of `tail + chunk`. Engines copy their input, so frames inside the
+   * chunk are encoded from views; only a frame that straddles two chunks is assembled (the tail
+   * is always shorter than one frame).
+   */
+  #encodeChunk(engine: OpusEngine, chunk: Buffer): void {
+    const fb = this.#frameBytes
+    let off = 0
+    if (this.#tail) {
+      const need = fb - this.#tail.length
+      if (chunk.length < need) {
+        this.#tail = Buffer.concat([this.#tail, chunk])
+        return
+      }
+      this.push(engine.encode(Buffer.concat([this.#tail, chunk.subarray(0, need)]), this.frameSamples))
+      this.#tail = null
+      off = need
+    }
+    for (; off + fb <= chunk.length; off += fb) this.push(engine.encode(chunk.subarray(off, off + fb), this.frameSamples))
+    if (off < chunk.length) this.#tail = Buffer.from(chunk.subarray(off)) // the caller may reuse its chunk
   }
 
   /** @internal */
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.#inputBytes += chunk.length
-    const frames = this.#framer.push(chunk)
     const run = (engine: OpusEngine) => {
       try {
-        this.#encode(engine, frames)
+        this.#encodeChunk(engine, chunk)
         callback()
       } catch (err) {
         callback(err as Error)
@@ -137,7 +154,14 @@ export class OpusEncoder extends Transform {
     this.ready().then(
       (engine) => {
         try {
-          this.#encode(engine, this.#framer.flush())
+          const tail = this.#tail
+          if (tail) {
+            if (tail.length % (2 * this.format.channels)) throw new AudioFormatError('OpusEncoder input ended mid-sample-frame')
+            const last = Buffer.alloc(this.#frameBytes) // the last partial frame, padded with silence
+            tail.copy(last)
+            this.push(engine.encode(last, this.frameSamples))
+            this.#tail = null
+          }
           engine.free()
           callback()
         } catch (err) {

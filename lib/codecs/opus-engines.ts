@@ -10,6 +10,7 @@
  * @module
  */
 import { LightningStreamError } from '../errors.js'
+import { int16View } from '../audio/pcm-ops.js'
 
 /** Names of the supported Opus engines, fastest first. */
 export const OPUS_ENGINES = ['@discordjs/opus', '@evan/opus', 'opusscript'] as const
@@ -107,7 +108,7 @@ const loaders: Record<OpusEngineName, Loader> = {
     return {
       name: '@evan/opus',
       preSkip,
-      encode: (f) => ownedCopy(enc.encode(new Int16Array(f.buffer, f.byteOffset, f.length >> 1))),
+      encode: (f) => ownedCopy(enc.encode(int16View(f))),
       free() {},
     }
   },
