@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderTone } from '../lib/emulator/index.js'
+import { ffprobe } from './fixtures/ffmpeg.js'
+import { decode } from './fixtures/signal.js'
 
 const root = new URL('..', import.meta.url).pathname
 const bin = join(root, 'dist/esm/cli/main.js')
@@ -14,11 +16,11 @@ const run = (args: string[], input?: string) =>
 
 t.test('say writes an exact WAV file offline through the emulator', async (t) => {
   const out = join(dir, 'hello.wav')
-  const r = run(['say', 'Hello from lightning stream.', '-o', out])
+  const r = run(['say', 'Hello from lightning stream.', '-o', out, '--engine', 'tone'])
   t.equal(r.status, 0, r.stderr.toString())
   const stderr = r.stderr.toString()
-  t.match(stderr, /using the built-in emulator/)
-  t.match(stderr, /1\.68 s of 24000 Hz mono s16le, first audio after \d+ ms/)
+  t.match(stderr, /using the built-in emulator \(tone engine\)/)
+  t.match(stderr, /1\.68 s of speech as wav \(24000 Hz mono s16le\), first audio after \d+ ms/)
   const wav = readFileSync(out)
   const pcm = renderTone({ text: 'Hello from lightning stream.', voice_id: 'magnus', sample_rate: 24000 })
   t.equal(wav.readUInt32LE(4), 36 + pcm.length, 'RIFF size patched')
@@ -27,17 +29,17 @@ t.test('say writes an exact WAV file offline through the emulator', async (t) =>
 })
 
 t.test('say reads stdin and writes raw PCM or streaming WAV to stdout', async (t) => {
-  const pcm = run(['say', '-o', '-', '--format', 'pcm', '-q', '--sample-rate', '16000'], 'Piped text.')
+  const pcm = run(['say', '-o', '-', '--format', 'pcm', '-q', '--sample-rate', '16000', '--engine', 'tone'], 'Piped text.')
   t.equal(pcm.status, 0)
   t.same(pcm.stdout, renderTone({ text: 'Piped text.', voice_id: 'magnus', sample_rate: 16000 }))
   t.equal(pcm.stderr.length, 0, '--quiet prints nothing')
-  const wav = run(['say', 'x', '-o', '-', '-q'])
+  const wav = run(['say', 'x', '-o', '-', '-q', '--engine', 'tone'])
   t.equal(wav.stdout.toString('latin1', 0, 4), 'RIFF')
   t.equal(wav.stdout.readUInt32LE(40), 0xffffffff, 'a pipe gets the unknown-length header')
 })
 
 t.test('exit codes: usage 2 with a readable message, no stack', async (t) => {
-  for (const args of [['say', 'hi', '-o', 'x.mp3'], ['say', 'hi'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
+  for (const args of [['say', 'hi', '-o', 'x.aiff'], ['say', 'hi'], ['say', 'hi', '-o', 'x.wav', '--engine', 'festival'], ['say', 'hi', '-o', 'x.wav', '--channels', '6'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
     t.match(r.stderr.toString(), /^lightning-stream: /)
@@ -48,14 +50,54 @@ t.test('exit codes: usage 2 with a readable message, no stack', async (t) => {
   t.equal(run(['--version']).stdout.toString().trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version)
 })
 
+t.test('offline, the main job speaks with eSpeak NG: plausible length, not silence', async (t) => {
+  const out = join(dir, 'speech.wav')
+  const text = 'Hello from lightning stream. This is real speech.'
+  const r = run(['say', text, '-o', out, '--voice', 'emily'])
+  t.equal(r.status, 0, r.stderr.toString())
+  t.match(r.stderr.toString(), /using the built-in emulator \(eSpeak NG speech\)/)
+  const probe = ffprobe(out)
+  const seconds = Number(probe.format['duration'])
+  t.ok(seconds > text.length * 0.03 && seconds < text.length * 0.15, `${seconds.toFixed(2)} s for ${text.length} characters`)
+  const samples = decode(readFileSync(out).subarray(44), 's16le')
+  let sum = 0
+  for (const v of samples) sum += v * v
+  const rmsDb = 10 * Math.log10(sum / samples.length)
+  t.ok(rmsDb > -40, `RMS ${rmsDb.toFixed(1)} dBFS: not silence`)
+  const hindi = run(['say', 'नमस्ते दुनिया', '-o', join(dir, 'hi.wav'), '--language', 'hi', '-q'])
+  t.equal(hindi.status, 0, 'language maps to an espeak voice')
+  t.ok(statSync(join(dir, 'hi.wav')).size > 10_000)
+})
+
+t.test('say writes ogg, opus, mp3 and flac, with --rate/--channels shaping and --stats', async (t) => {
+  const cases: [string, string, string[]][] = [
+    ['out.ogg', 'opus', []],
+    ['out.opus', 'opus', ['--channels', '2', '--bitrate', '32000']],
+    ['out.mp3', 'mp3', ['--rate', '44100']],
+    ['out.flac', 'flac', ['--rate', '16000']],
+  ]
+  for (const [name, codec, extra] of cases) {
+    const out = join(dir, name)
+    const r = run(['say', 'Containers, please.', '-o', out, '--engine', 'tone', '-q', ...extra])
+    t.equal(r.status, 0, r.stderr.toString())
+    const s = ffprobe(out).streams[0]!
+    t.equal(s['codec_name'], codec, name)
+    if (extra.includes('--channels')) t.equal(s['channels'], 2)
+    if (extra.includes('--rate')) t.equal(Number(s['sample_rate']), Number(extra[extra.indexOf('--rate') + 1]))
+  }
+  const stats = run(['say', 'Stats.', '-o', join(dir, 's.wav'), '--engine', 'tone', '--stats'])
+  t.match(stats.stderr.toString(), /first PCM byte \(time to first audio\)\s+\d+\.\d ms/)
+  t.match(stats.stderr.toString(), /realtime factor\s+\d/)
+})
+
 t.test('an API error exits 3', async (t) => {
-  const r = run(['say', 'hi', '-o', join(dir, 'x.wav'), '--voice', 'nobody', '--local'])
+  const r = run(['say', 'hi', '-o', join(dir, 'x.wav'), '--voice', 'nobody', '--local', '--engine', 'tone'])
   t.equal(r.status, 3)
   t.match(r.stderr.toString(), /400 invalid request: voice_id: Invalid Voice ID/)
 })
 
 t.test('writing into a closed pipe exits quietly with 0', async (t) => {
-  const child = spawn(process.execPath, [bin, 'say', 'A longer sentence for the pipe test. '.repeat(20), '-o', '-', '-q'], { env, cwd: dir })
+  const child = spawn(process.execPath, [bin, 'say', 'A longer sentence for the pipe test. '.repeat(20), '-o', '-', '-q', '--engine', 'tone'], { env, cwd: dir })
   const code = await new Promise<number | null>((resolve) => {
     child.stdout.once('data', () => child.stdout.destroy())
     child.on('close', resolve)
@@ -72,7 +114,7 @@ t.test('voices prints a table and JSON', async (t) => {
 })
 
 t.test('serve runs the emulator until SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env, cwd: dir })
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--engine', 'tone'], { env, cwd: dir })
   const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
   const res = await fetch(`${url}/waves/v1/health`)

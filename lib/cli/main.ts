@@ -11,9 +11,16 @@ import { parseArgs } from 'node:util'
 import { LightningClient } from '../client/client.js'
 import { resolveTtsRequest, type TtsRequest } from '../client/request.js'
 import { WavEncoder, writeWavFile } from '../audio/wav-encoder.js'
-import { describeFormat } from '../audio/format.js'
+import { describeFormat, type PcmFormat } from '../audio/format.js'
+import { convertPcm } from '../audio/convert.js'
+import { OpusEncoder } from '../codecs/opus-encoder.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus.js'
+import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
+import type { TtsMetrics } from '../metrics/metrics.js'
+import type { Duplex } from 'node:stream'
 import { LightningStreamError } from '../errors.js'
-import { startEmulator, type Emulator } from '../emulator/server.js'
+import { startEmulator, toneEngine, type Emulator, type SpeechEngine } from '../emulator/server.js'
+import { createEspeakEngine } from '../emulator/espeak.js'
 import { VERSION } from '../version.js'
 
 /** Exit codes, documented in `--help` and the README. */
@@ -29,8 +36,8 @@ Usage:
   lightning-stream voices [--json]                list voices
 
 say options:
-  -o, --output FILE      .wav or .pcm (raw s16le); '-' writes to stdout (see --format)
-  -f, --format FMT       wav | pcm, for stdout (default wav)
+  -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout
+  -f, --format FMT       wav | ogg | mp3 | flac | pcm, for stdout (default wav)
       --voice ID         voice id (default magnus)
       --model NAME       lightning_v3.1 | lightning_v3.1_pro
       --language CODE    en, hi, es, … or auto
@@ -38,15 +45,22 @@ say options:
       --speed X          0.5 to 2 (default 1)
       --session-id ID    echoed back as X-External-Session-Id
       --request-id ID    echoed back as X-External-Request-Id
+      --rate HZ          output sample rate (converted locally; Opus: 48000)
+      --channels N       output channels, 1 or 2
+      --bitrate BPS      for ogg/opus/mp3 (default 64000 Opus, 128000 mp3)
+      --stats            print the request timeline and audio figures at the end
+      --engine E         offline speech engine: espeak (default when installed) | tone
 
 connection options (say, voices):
       --base-url URL     API origin (default https://api.smallest.ai)
       --api-key-file F   read the API key from a file (else SMALLEST_API_KEY)
       --local            use the built-in emulator even when a key is set
-  With no key, the built-in emulator answers (offline; tone engine).
+  With no key, the built-in emulator answers, offline, with eSpeak NG speech
+  (the optional espeak-ng package) or a tone.
 
 serve options:
       --port N           port (default 8099; 0 picks one)
+      --engine E         espeak | tone (default espeak when installed)
       --host H           interface (default 127.0.0.1)
       --max-concurrent N requests in flight per key before 429 (default 1)
       --realtime-factor X  synthesis speed vs realtime (default: as fast as possible)
@@ -63,6 +77,7 @@ Exit codes: 0 ok, 2 usage, 3 API error (HTTP status), 4 network or timeout,
 
 Examples:
   lightning-stream say "Hello from Lightning." -o hello.wav
+  lightning-stream say "Small file for a chat app." -o hi.ogg --bitrate 32000
   echo "Piped text." | lightning-stream say -o - --format pcm | ffplay -f s16le -ar 24000 -ac 1 -
   lightning-stream serve --port 8099 --realtime-factor 3
 `
@@ -85,6 +100,11 @@ const OPTIONS = {
   'max-concurrent': { type: 'string' },
   'realtime-factor': { type: 'string' },
   'chunk-ms': { type: 'string' },
+  rate: { type: 'string' },
+  channels: { type: 'string' },
+  bitrate: { type: 'string' },
+  stats: { type: 'boolean' },
+  engine: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -107,13 +127,28 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** The offline speech engine: espeak when installed (or asked for), else the tone engine. */
+async function pickEngine(values: Values): Promise<SpeechEngine> {
+  const wanted = values.engine
+  if (wanted !== undefined && wanted !== 'espeak' && wanted !== 'tone') throw new UsageError(`--engine must be espeak or tone (got '${wanted}')`)
+  if (wanted === 'tone') return toneEngine
+  try {
+    return await createEspeakEngine()
+  } catch (err) {
+    if (wanted === 'espeak') throw err
+    return toneEngine
+  }
+}
+
 /** Creates the client: the real API with a key, else (or with --local) an in-process emulator. */
 async function connect(values: Values, log: (s: string) => void): Promise<{ client: LightningClient; emulator?: Emulator }> {
   let apiKey = process.env['SMALLEST_API_KEY'] || undefined
   if (values['api-key-file']) apiKey = readFileSync(values['api-key-file'], 'utf8').trim()
   if (values.local || (!apiKey && !values['base-url'])) {
-    const emulator = await startEmulator({ maxConcurrent: 4 })
-    log(`lightning-stream: ${values.local ? '--local' : 'no SMALLEST_API_KEY'}: using the built-in emulator (tone engine) at ${emulator.url}`)
+    const engine = await pickEngine(values)
+    const emulator = await startEmulator({ maxConcurrent: 4, engine })
+    const what = engine.name === 'espeak' ? 'eSpeak NG speech' : 'tone engine'
+    log(`lightning-stream: ${values.local ? '--local' : 'no SMALLEST_API_KEY'}: using the built-in emulator (${what}) at ${emulator.url}`)
     try {
       return { client: new LightningClient({ baseUrl: emulator.url }), emulator }
     } catch (err) {
@@ -124,12 +159,56 @@ async function connect(values: Values, log: (s: string) => void): Promise<{ clie
   return { client: new LightningClient({ apiKey, baseUrl: values['base-url'] }) }
 }
 
+const KINDS = ['wav', 'pcm', 'ogg', 'opus', 'mp3', 'flac'] as const
+type Kind = (typeof KINDS)[number]
+
+/** The output stages for a kind, after PCM shaping. */
+async function encoders(kind: Kind, format: PcmFormat, bitrate: number | undefined, log: (s: string) => void): Promise<Duplex[]> {
+  switch (kind) {
+    case 'wav':
+      return [new WavEncoder({ format })]
+    case 'pcm':
+      return []
+    case 'mp3':
+    case 'flac':
+      return [new FfmpegTranscoder({ input: format, output: kind, bitrate })]
+    case 'ogg':
+    case 'opus': {
+      const opus = new OpusEncoder({ format, bitrate })
+      try {
+        await opus.ready()
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_OPUS_ENGINE_MISSING') throw err
+        log('lightning-stream: no Opus engine installed (npm install @evan/opus or opusscript): encoding with ffmpeg')
+        return [new FfmpegTranscoder({ input: format, output: 'ogg-opus', bitrate })]
+      }
+      return [opus, new OggOpusMuxer({ encoder: opus })]
+    }
+  }
+}
+
+function printStats(m: TtsMetrics): void {
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`)
+  const rows: [string, string][] = [
+    ['request sent', ms(m.requestSent)],
+    ['response headers', ms(m.responseHeaders)],
+    ['first SSE byte', ms(m.firstSseByte)],
+    ['first audio frame', ms(m.firstAudioEvent)],
+    ['first PCM byte (time to first audio)', ms(m.firstPcmByte)],
+    ['end', ms(m.end)],
+    ['audio', `${(m.audioMs / 1000).toFixed(2)} s (${m.audioBytes} bytes)`],
+    ['realtime factor', m.realtimeFactor === undefined ? '-' : `${m.realtimeFactor.toFixed(1)}×`],
+    ['retries', String(m.retries)],
+  ]
+  for (const [k, v] of rows) process.stderr.write(`  ${k.padEnd(38)} ${v}\n`)
+}
+
 async function say(values: Values, positionals: string[], log: (s: string) => void): Promise<void> {
   const output = values.output
   if (!output) throw new UsageError('say needs -o FILE (or -o - for stdout)')
-  const kind = output === '-' ? (values.format ?? 'wav') : extname(output).slice(1).toLowerCase()
-  if (kind !== 'wav' && kind !== 'pcm') {
-    throw new UsageError(`unsupported output '${output}': use a .wav or .pcm file, or -o - with --format wav|pcm`)
+  const kind = (output === '-' ? (values.format ?? 'wav') : extname(output).slice(1).toLowerCase()) as Kind
+  if (!KINDS.includes(kind)) {
+    throw new UsageError(`unsupported output '${output === '-' ? values.format : output}': use .wav .ogg .opus .mp3 .flac or .pcm (or -o - with --format)`)
   }
   let text = positionals.join(' ')
   if (!text || text === '-') {
@@ -147,30 +226,48 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
     request_id: values['request-id'],
   }
   resolveTtsRequest(request) // a bad field is a usage error before anything starts
+  const rate = num('rate', values.rate)
+  const channels = num('channels', values.channels)
+  const bitrate = num('bitrate', values.bitrate)
+  if (channels !== undefined && channels !== 1 && channels !== 2) throw new UsageError('--channels must be 1 or 2')
   const { client, emulator } = await connect(values, log)
   const started = performance.now()
-  let firstAudioMs: number | undefined
+  let progress: NodeJS.Timeout | undefined
   try {
     const pcm = client.pcm(request)
-    pcm.once('data', () => (firstAudioMs = performance.now() - started))
-    let bytes: number
-    if (output === '-') {
-      if (kind === 'wav') await pipeline(pcm, new WavEncoder({ format: pcm.format }), process.stdout)
-      else await pipeline(pcm, process.stdout)
-      bytes = pcm.delivered.bytes
-    } else if (kind === 'wav') {
-      bytes = (await writeWavFile(output, pcm, pcm.format)).dataBytes
-    } else {
-      await pipeline(pcm, createWriteStream(output))
-      bytes = pcm.delivered.bytes
+    const opus = kind === 'ogg' || kind === 'opus'
+    const opusRates = [8000, 12000, 16000, 24000, 48000]
+    const targetRate = rate ?? (opus && !opusRates.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
+    const target: PcmFormat = { sampleRate: targetRate, channels: channels ?? pcm.format.channels, encoding: 's16le' }
+    if (opus && !opusRates.includes(target.sampleRate)) throw new UsageError(`Opus encodes 8000, 12000, 16000, 24000 or 48000 Hz (--rate ${target.sampleRate})`)
+    const shaping = convertPcm(pcm.format, target)
+    if (!values.quiet && process.stderr.isTTY) {
+      progress = setInterval(() => {
+        const m = pcm.metrics
+        process.stderr.write(`\r  ${(m.audioMs / 1000).toFixed(1)} s of audio, first audio after ${m.firstPcmByte?.toFixed(0) ?? '-'} ms `)
+      }, 200)
+      progress.unref()
     }
-    const seconds = bytes / (pcm.format.sampleRate * 2)
+    if (output !== '-' && kind === 'wav') {
+      await writeWavFile(output, pcm, target, shaping)
+    } else {
+      const sink = output === '-' ? process.stdout : createWriteStream(output)
+      await pipeline([pcm, ...shaping, ...(await encoders(kind, target, bitrate, log)), sink])
+    }
+    if (progress) {
+      clearInterval(progress)
+      process.stderr.write('\r\x1b[K')
+    }
+    const m = pcm.metrics
+    const seconds = m.audioMs / 1000
     const wall = (performance.now() - started) / 1000
     log(
-      `lightning-stream: ${output === '-' ? 'stdout' : output}: ${seconds.toFixed(2)} s of ${describeFormat(pcm.format)}` +
-        `, first audio after ${(firstAudioMs ?? 0).toFixed(0)} ms, ${(seconds / wall).toFixed(1)}× realtime`,
+      `lightning-stream: ${output === '-' ? 'stdout' : output}: ${seconds.toFixed(2)} s of speech as ${kind} (${describeFormat(target)})` +
+        `, first audio after ${(m.firstPcmByte ?? 0).toFixed(0)} ms, ${(seconds / wall).toFixed(1)}× realtime`,
     )
+    if (values.stats) printStats(m)
   } finally {
+    if (progress) clearInterval(progress)
     await client.close()
     await emulator?.close()
   }
@@ -196,6 +293,7 @@ async function voices(values: Values, log: (s: string) => void): Promise<void> {
 
 async function serve(values: Values): Promise<void> {
   const emulator = await startEmulator({
+    engine: await pickEngine(values),
     port: num('port', values.port) ?? 8099,
     host: values.host,
     maxConcurrent: num('max-concurrent', values['max-concurrent']),
@@ -221,6 +319,10 @@ function exitCodeOf(err: unknown): number {
       return EXIT.usage
     case 'ERR_API':
       return EXIT.api
+    case 'ERR_FFMPEG':
+    case 'ERR_OPUS_ENGINE_MISSING':
+    case 'ERR_ESPEAK_MISSING':
+      return EXIT.failure
     case 'ERR_CONNECTION':
     case 'ERR_TIMEOUT':
       return EXIT.network

@@ -18,3 +18,4 @@ export {
 } from './server.js'
 export { renderTone, toneSamples, TONE_MS_PER_CHAR, type ToneRequest } from './tone.js'
 export { EMULATOR_VOICES } from './voices.js'
+export { createEspeakEngine, EspeakMissingError, ESPEAK_VOICES } from './espeak.js'
