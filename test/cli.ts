@@ -130,6 +130,16 @@ t.test('the errors guide example retries a 503, then reports the cut-off audio',
   t.match(r.stderr, /cut off after 820 ms of audio: Connection failed/)
 })
 
+t.test('the guides\' examples run: a custom stage, a transcoding server', async (t) => {
+  const custom = spawnSync(process.execPath, [join(root, 'examples/custom-stage.mjs'), join(dir, 'louder.wav')], { env, cwd: dir, encoding: 'utf8', timeout: 30_000 })
+  t.equal(custom.status, 0, custom.stderr)
+  t.match(custom.stderr, /gain: \d+ chunks in, \d+ out/)
+  const server = spawnSync(process.execPath, [join(root, 'examples/transcoding-server.mjs')], { env, cwd: dir, encoding: 'utf8', timeout: 60_000 })
+  t.equal(server.status, 0, server.stderr)
+  t.match(server.stderr, /ogg: audio\/ogg, \d+ bytes, starts with OggS/)
+  t.match(server.stderr, /mp3: audio\/mpeg, \d+ bytes/)
+})
+
 t.test('the README example runs and writes a WAV file', async (t) => {
   const out = join(dir, 'speech.wav')
   const r = spawnSync(process.execPath, [join(root, 'examples/pipeline-wav.mjs'), out], { env, cwd: root, encoding: 'utf8', timeout: 30_000 })
