@@ -121,6 +121,13 @@ t.test('serve runs the emulator until SIGTERM', async (t) => {
   t.same(await res.json(), { status: 'ok' })
   child.kill('SIGTERM')
   t.equal(await new Promise((r) => child.on('close', r)), 0)
+
+  const faulty = spawn(process.execPath, [bin, 'serve', '--port', '0', '--engine', 'tone', '--fault', 'fail-status=503,fail-count=5'], { env, cwd: dir })
+  const furl = await new Promise<string>((resolve) => faulty.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
+  const r = await fetch(`${furl}/waves/v1/tts`, { method: 'POST', body: JSON.stringify({ text: 'x', voice_id: 'magnus' }), headers: { 'content-type': 'application/json' } })
+  t.equal(r.status, 503, '--fault injects into every request')
+  faulty.kill('SIGTERM')
+  await new Promise((r) => faulty.on('close', r))
 })
 
 t.test('the errors guide example retries a 503, then reports the cut-off audio', async (t) => {

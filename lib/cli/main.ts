@@ -19,7 +19,7 @@ import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
 import type { TtsMetrics } from '../metrics/metrics.js'
 import type { Duplex } from 'node:stream'
 import { LightningStreamError } from '../errors.js'
-import { startEmulator, toneEngine, type Emulator, type SpeechEngine } from '../emulator/server.js'
+import { parseFaultHeader, startEmulator, toneEngine, type Emulator, type SpeechEngine } from '../emulator/server.js'
 import { createEspeakEngine } from '../emulator/espeak.js'
 import { VERSION } from '../version.js'
 
@@ -65,6 +65,8 @@ serve options:
       --max-concurrent N requests in flight per key before 429 (default 1)
       --realtime-factor X  synthesis speed vs realtime (default: as fast as possible)
       --chunk-ms N       audio per SSE frame (default 20)
+      --fault SPEC       inject faults into every request, e.g. 'drop-after=3' or
+                         'fail-status=429,fail-count=2,fail-retry-after=1' (see docs/errors-and-retries.md)
 
 general:
   -q, --quiet            no progress or summary on stderr
@@ -105,6 +107,7 @@ const OPTIONS = {
   bitrate: { type: 'string' },
   stats: { type: 'boolean' },
   engine: { type: 'string' },
+  fault: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -299,6 +302,7 @@ async function serve(values: Values): Promise<void> {
     maxConcurrent: num('max-concurrent', values['max-concurrent']),
     realtimeFactor: num('realtime-factor', values['realtime-factor']),
     chunkMs: num('chunk-ms', values['chunk-ms']),
+    faults: values.fault ? parseFaultHeader(values.fault) : undefined,
   })
   process.stdout.write(`${emulator.url}\n`)
   await new Promise<void>((resolve) => {
