@@ -114,5 +114,8 @@ export {
 } from './codecs/opus-engines.js'
 export { OggOpusMuxer, oggCrc32, opusPacketSamples, type OggOpusMuxerOptions } from './codecs/ogg-opus.js'
 export { FfmpegTranscoder, FfmpegError, ffmpegArgs, FFMPEG_CONTENT_TYPES, type FfmpegOutput, type FfmpegTranscoderOptions, type FfmpegExit, type FfmpegContainerInput } from './codecs/ffmpeg.js'
+export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
+export { createDiscordStream, DISCORD_STREAM_TYPES, type DiscordMode, type DiscordStream, type DiscordStreamOptions, type DiscordStreamTypes } from './sinks/discord.js'
+export { sendAudio, type HttpAudioFormat, type SendAudioOptions } from './sinks/http.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

@@ -1,0 +1,103 @@
+/**
+ * Discord voice: turns PCM (or a TTS request) into the `{ stream, inputType }` that
+ * `@discordjs/voice`'s `createAudioResource(stream, { inputType })` plays, without ffmpeg.
+ * @module
+ */
+import { pipeline, type Readable, type Transform } from 'node:stream'
+import { InvalidOptionError } from '../errors.js'
+import type { PcmFormat } from '../audio/format.js'
+import { convertPcm } from '../audio/convert.js'
+import { OpusEncoder } from '../codecs/opus-encoder.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus.js'
+import type { LightningClient, PcmReadable } from '../client/client.js'
+import type { TtsRequest } from '../client/request.js'
+import { Pacer, type PacerMetrics } from './pacer.js'
+
+/** How the audio is handed to `@discordjs/voice`. */
+export type DiscordMode = 'opus' | 'raw' | 'ogg'
+
+/** `@discordjs/voice`'s `StreamType` string for each mode. */
+export interface DiscordStreamTypes {
+  /** `StreamType.Opus` */
+  readonly opus: 'opus'
+  /** `StreamType.Raw` */
+  readonly raw: 'raw'
+  /** `StreamType.OggOpus` */
+  readonly ogg: 'ogg/opus'
+}
+
+/** The `StreamType` values of `@discordjs/voice` for each mode (same strings as its enum). */
+export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: 'opus', raw: 'raw', ogg: 'ogg/opus' }
+
+/** Options of {@link createDiscordStream}. */
+export interface DiscordStreamOptions {
+  /**
+   * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice.
+   * `'raw'`: 48 kHz stereo s16le; voice encodes it. `'ogg'`: an Ogg Opus byte stream.
+   */
+  mode?: DiscordMode | undefined
+  /** With a request as input: the client that synthesises it. */
+  client?: LightningClient | undefined
+  /** With a request as input: aborts synthesis (barge-in). */
+  signal?: AbortSignal | undefined
+  /** Jitter cushion before the first frame, ms. @defaultValue `100` */
+  leadMs?: number | undefined
+  /** Opus bitrate. @defaultValue `64000` */
+  bitrate?: number | undefined
+}
+
+/** What {@link createDiscordStream} returns. */
+export interface DiscordStream {
+  /** The stream to pass to `createAudioResource`. */
+  stream: Readable
+  /** Pass as `createAudioResource(stream, { inputType })`: without it voice probes with ffmpeg. */
+  inputType: (typeof DISCORD_STREAM_TYPES)[DiscordMode]
+  /** The jitter buffer: `metrics` (underruns, silence frames) and `clear()` for barge-in. */
+  pacer: Pacer
+  /** Shorthand for `pacer.metrics`. */
+  readonly metrics: PacerMetrics
+}
+
+const DISCORD_FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' }
+
+/**
+ * Builds a Discord voice stream from PCM with a `format` (any rate and channel count: converted to
+ * 48 kHz stereo) or from a TTS request and a client. A {@link Pacer} feeds one 20 ms frame per
+ * player tick and fills stalls with silence, so a slow network does not hit voice's
+ * `maxMissedFrames` (5 × 20 ms) and stop playback. `inputType` is always set.
+ *
+ * Destroying `stream` (e.g. `player.stop()`) tears down the whole chain, including the TTS request.
+ *
+ * @example
+ * ```ts
+ * import { createAudioPlayer, createAudioResource } from '@discordjs/voice'
+ * const { stream, inputType } = createDiscordStream({ text: 'Hello, voice channel!', voice_id: 'magnus' }, { client })
+ * player.play(createAudioResource(stream, { inputType }))
+ * ```
+ */
+export function createDiscordStream(input: PcmReadable | TtsRequest, options: DiscordStreamOptions = {}): DiscordStream {
+  const mode = options.mode ?? 'opus'
+  if (!(mode in DISCORD_STREAM_TYPES)) throw new InvalidOptionError('mode', `must be opus, raw or ogg (got ${String(mode)})`)
+  let pcm: PcmReadable
+  if ('text' in input) {
+    if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
+    pcm = options.client.pcm(input, { signal: options.signal })
+  } else pcm = input
+  const pacer = new Pacer({ format: DISCORD_FORMAT, frameMs: 20, leadMs: options.leadMs ?? 100, fillSilence: true })
+  const stages: Transform[] = [...convertPcm(pcm.format, DISCORD_FORMAT), pacer]
+  if (mode !== 'raw') {
+    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: 20, bitrate: options.bitrate })
+    stages.push(opus)
+    if (mode === 'ogg') stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000 }))
+  }
+  const last = stages[stages.length - 1] as Transform
+  pipeline([pcm, ...stages], () => {})
+  return {
+    stream: last,
+    inputType: DISCORD_STREAM_TYPES[mode],
+    pacer,
+    get metrics() {
+      return pacer.metrics
+    },
+  }
+}

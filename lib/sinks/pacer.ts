@@ -1,0 +1,222 @@
+/**
+ * The clock between a bursty network and a realtime sink: frames leave on the wall clock, a start
+ * cushion absorbs jitter, underruns are filled with silence, and a bounded lead backpressures a
+ * fast source instead of buffering it without limit.
+ * @module
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+import { AudioFormatError } from '../errors.js'
+import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
+import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
+
+/** Options of {@link Pacer}. */
+export interface PacerOptions {
+  /** The PCM format of the input (and of the frames out). */
+  format: PcmFormat
+  /** Frame length, ms: 20 for Discord and Opus, 10 for WebRTC. @defaultValue `20` */
+  frameMs?: number | undefined
+  /** Playback speed as a multiple of realtime (2 = twice as fast). @defaultValue `1` */
+  rate?: number | undefined
+  /** Audio to buffer before the first frame leaves: the jitter cushion, ms. @defaultValue `60` */
+  leadMs?: number | undefined
+  /**
+   * Most audio held ahead of the clock, ms; past it, writes wait (backpressure reaches the
+   * socket). @defaultValue `1000`
+   */
+  maxLeadMs?: number | undefined
+  /**
+   * On underrun (a frame is due and none has arrived), send a silence frame so a realtime sink
+   * keeps playing, and count it. With `false` the clock waits for data instead.
+   * @defaultValue `true`
+   */
+  fillSilence?: boolean | undefined
+}
+
+/** What a {@link Pacer} has done. */
+export interface PacerMetrics {
+  /** Frames sent, audio and silence. */
+  framesOut: number
+  /** Silence frames sent to cover underruns. */
+  silenceFrames: number
+  /** Underrun episodes (a run of silence frames counts once). */
+  underruns: number
+  /** Audio queued now, ms. */
+  queuedMs: number
+  /** The most audio ever queued, ms. */
+  maxQueuedMs: number
+  /** Frames dropped by {@link Pacer.clear} (barge-in). */
+  clearedFrames: number
+  /** How late the latest frame left against the ideal clock, ms (drift after correction). */
+  lateMs: number
+}
+
+/**
+ * Transform: PCM in, exact frames out on the wall clock (one every `frameMs / rate`), with a start
+ * cushion, drift correction against the monotonic clock, silence fill on underrun and a bounded
+ * lead. Every frame is an owned Buffer. `clear()` drops queued audio at once (barge-in); the
+ * pacer stays usable.
+ *
+ * @example
+ * ```ts
+ * const pcm = client.pcm(req)
+ * await pipeline(pcm, new Pacer({ format: pcm.format, frameMs: 10 }), realtimeSink)
+ * ```
+ */
+export class Pacer extends Transform {
+  /** The PCM format. */
+  readonly format: PcmFormat
+  /** Frame length, ms. */
+  readonly frameMs: number
+  readonly #period: number
+  readonly #leadFrames: number
+  readonly #maxFrames: number
+  readonly #fill: boolean
+  readonly #framer: FramerCore
+  readonly #frameBytes: number
+  #queue: Buffer[] = []
+  #timer: NodeJS.Timeout | undefined
+  #t0 = 0
+  #n = 0
+  #started = false
+  #ended = false
+  #inUnderrun = false
+  #heldWrite: TransformCallback | undefined
+  #pending: Buffer | undefined // the part of the current write not framed yet (lead bound)
+  #flushed: TransformCallback | undefined
+  readonly #m: PacerMetrics = { framesOut: 0, silenceFrames: 0, underruns: 0, queuedMs: 0, maxQueuedMs: 0, clearedFrames: 0, lateMs: 0 }
+
+  constructor(options: PacerOptions) {
+    super({ objectMode: false, readableHighWaterMark: 4 * 1024 })
+    assertPcmFormat(options.format, 'Pacer format')
+    const frameMs = options.frameMs ?? 20
+    const rate = options.rate ?? 1
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new AudioFormatError(`Pacer rate must be a positive number (got ${rate})`)
+    this.format = { ...options.format }
+    this.frameMs = frameMs
+    this.#fill = options.fillSilence ?? true
+    this.#framer = createFramer({ format: this.format, frameMs, padLast: this.#fill })
+    this.#frameBytes = this.#framer.frameBytes
+    this.#period = frameMs / rate
+    this.#leadFrames = Math.max(1, Math.ceil((options.leadMs ?? 60) / frameMs))
+    this.#maxFrames = Math.max(this.#leadFrames + 1, Math.ceil((options.maxLeadMs ?? 1000) / frameMs))
+  }
+
+  /** Counters: frames out, silence, underruns, queue depth, drift. */
+  get metrics(): PacerMetrics {
+    return { ...this.#m, queuedMs: this.#queue.length * this.frameMs }
+  }
+
+  /**
+   * Barge-in: drops every queued frame now (the frame being played is not recalled) and returns
+   * how many milliseconds of audio were dropped. The pacer keeps running for what comes next.
+   */
+  clear(): number {
+    const pendingFrames = Math.ceil((this.#pending?.length ?? 0) / this.#frameBytes)
+    const dropped = this.#queue.length + pendingFrames
+    this.#queue = []
+    this.#pending = undefined
+    this.#m.clearedFrames += dropped
+    this.#feed()
+    return dropped * this.frameMs
+  }
+
+  /**
+   * Frames the pending write while the queue has room (at most `maxLeadMs` ahead), and completes
+   * the write once all of it is framed: a single huge write cannot overfill the queue.
+   */
+  #feed(): void {
+    try {
+      while (this.#pending && this.#queue.length < this.#maxFrames) {
+        const room = (this.#maxFrames - this.#queue.length) * this.#frameBytes
+        const part = this.#pending.subarray(0, room)
+        this.#pending = this.#pending.length > room ? this.#pending.subarray(room) : undefined
+        this.#enqueue(this.#framer.push(part))
+      }
+    } catch (err) {
+      this.#pending = undefined
+      const cb = this.#heldWrite
+      this.#heldWrite = undefined
+      cb?.(err as Error)
+      return
+    }
+    const cb = this.#heldWrite
+    if (!this.#pending && cb) {
+      this.#heldWrite = undefined
+      cb()
+    }
+  }
+
+  #enqueue(frames: Buffer[]): void {
+    for (const f of frames) this.#queue.push(f)
+    const ms = this.#queue.length * this.frameMs
+    if (ms > this.#m.maxQueuedMs) this.#m.maxQueuedMs = ms
+    if (!this.#started && (this.#queue.length >= this.#leadFrames || this.#ended)) this.#start()
+  }
+
+  #start(): void {
+    this.#started = true
+    this.#t0 = performance.now()
+    this.#n = 0
+    this.#tick()
+  }
+
+  #tick = (): void => {
+    this.#timer = undefined
+    if (this.destroyed) return
+    const frame = this.#queue.shift()
+    if (frame) {
+      this.#inUnderrun = false
+      this.push(frame)
+      this.#m.framesOut++
+      this.#feed()
+    } else if (this.#ended) {
+      const done = this.#flushed
+      this.#flushed = undefined
+      done?.()
+      return
+    } else if (this.#fill) {
+      if (!this.#inUnderrun) this.#m.underruns++
+      this.#inUnderrun = true
+      this.push(Buffer.alloc(this.#frameBytes))
+      this.#m.silenceFrames++
+      this.#m.framesOut++
+    } else {
+      // No data and no silence wanted: stop the clock; the next write restarts it.
+      this.#started = false
+      return
+    }
+    this.#n++
+    const due = this.#t0 + this.#n * this.#period
+    const now = performance.now()
+    this.#m.lateMs = Math.max(0, now - (this.#t0 + (this.#n - 1) * this.#period))
+    this.#timer = setTimeout(this.#tick, Math.max(0, due - now))
+  }
+
+  /** @internal */
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.#pending = chunk
+    this.#heldWrite = callback
+    this.#feed()
+  }
+
+  /** @internal */
+  override _flush(callback: TransformCallback): void {
+    try {
+      const tail = this.#framer.flush()
+      this.#ended = true
+      this.#flushed = callback
+      this.#enqueue(tail)
+      if (!this.#started) this.#start()
+      else if (!this.#timer) this.#tick()
+    } catch (err) {
+      callback(err as Error)
+    }
+  }
+
+  /** @internal */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#queue = []
+    callback(error)
+  }
+}
