@@ -117,5 +117,13 @@ export { FfmpegTranscoder, FfmpegError, ffmpegArgs, FFMPEG_CONTENT_TYPES, type F
 export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
 export { createDiscordStream, DISCORD_STREAM_TYPES, type DiscordMode, type DiscordStream, type DiscordStreamOptions, type DiscordStreamTypes } from './sinks/discord.js'
 export { sendAudio, type HttpAudioFormat, type SendAudioOptions } from './sinks/http.js'
+export {
+  WrtcAudioSink,
+  LiveKitAudioSink,
+  type WrtcAudioSinkOptions,
+  type LiveKitAudioSinkOptions,
+  type RtcAudioSourceLike,
+  type LiveKitAudioSourceLike,
+} from './sinks/rtc.js'
 export * from './errors.js'
 export { VERSION } from './version.js'
