@@ -113,6 +113,10 @@ export class G711Decoder extends Transform {
   }
   /** @internal */
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    callback(null, decodeG711(chunk, this.#law))
+    try {
+      callback(null, decodeG711(chunk, this.#law))
+    } catch (err) {
+      callback(err as Error)
+    }
   }
 }

@@ -200,21 +200,33 @@ export class FfmpegTranscoder extends Duplex {
 
   /** @internal */
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const child = this.#start()
+    let child: ChildProcessByStdio<Writable, Readable, Readable>
+    try {
+      child = this.#start()
+    } catch (err) {
+      callback(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
+      return
+    }
     if (child.stdin.write(chunk)) callback()
     else child.stdin.once('drain', () => callback())
   }
 
   /** @internal */
   override _final(callback: (error?: Error | null) => void): void {
-    const child = this.#start()
-    child.stdin.end(callback)
+    try {
+      this.#start().stdin.end(callback)
+    } catch (err) {
+      callback(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
+    }
   }
 
   /** @internal */
   override _read(): void {
-    const child = this.#start()
-    child.stdout.resume()
+    try {
+      this.#start().stdout.resume()
+    } catch (err) {
+      this.destroy(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
+    }
   }
 
   /** @internal */
