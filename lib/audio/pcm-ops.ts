@@ -103,7 +103,15 @@ export function createChannelMixer(options: ChannelMixerOptions): ChannelMixerCo
       if (s16) {
         const out = new Int16Array(ab)
         const inp = int16View(buf)
-        if (duplicate) {
+        if (duplicate && to === 2) {
+          // Mono → stereo, the Discord path: one 32-bit store per frame (little-endian host,
+          // checked at construction), left = right = the sample.
+          const out32 = new Uint32Array(ab)
+          for (let f = 0; f < frames; f++) {
+            const v = (inp[f] as number) & 0xffff
+            out32[f] = (v | (v << 16)) >>> 0
+          }
+        } else if (duplicate) {
           for (let f = 0, o = 0; f < frames; f++) {
             const v = inp[f] as number
             for (let c = 0; c < to; c++) out[o++] = v
