@@ -60,7 +60,7 @@ export {
   type PcmEncoding,
   type PcmFormat,
 } from './audio/format.js'
-export { wavHeader, WAV_UNKNOWN_SIZE } from './audio/wav-header.js'
+export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'
 export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult } from './audio/wav-encoder.js'
 export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
 export { Resampler, type ResamplerStreamOptions } from './audio/resampler.js'

@@ -15,6 +15,8 @@ import {
   PcmFramer,
   ULAW_TO_LINEAR,
   WavEncoder,
+  wavHeader,
+  parseWavHeader,
   writeWavFile,
   type PcmFormat,
 } from '../lib/index.js'
@@ -134,6 +136,13 @@ t.test('WavEncoder streaming header: unknown sizes that ffmpeg still reads to th
   t.equal(Buffer.concat(await runStage<Buffer>(new WavEncoder({ format }), [])).length, 44, 'empty input still yields a valid header')
   await t.rejects(runStage(new WavEncoder({ format }), [Buffer.alloc(3)]), { code: 'ERR_AUDIO_FORMAT' })
   t.throws(() => new WavEncoder({ format: { sampleRate: 24000, channels: 1, encoding: 's24' as 's16le' } }), { code: 'ERR_AUDIO_FORMAT' })
+})
+
+t.test('parseWavHeader reads what wavHeader writes, classic and EXTENSIBLE, and rejects non-WAV', async (t) => {
+  t.match(parseWavHeader(wavHeader({ sampleRate: 24000, channels: 1, encoding: 's16le' }, 100)), { dataOffset: 44, dataSize: 100, sampleRate: 24000, channels: 1, bitsPerSample: 16 })
+  t.match(parseWavHeader(wavHeader({ sampleRate: 48000, channels: 6, encoding: 's16le' })), { dataOffset: 68, dataSize: 0xffffffff, channels: 6 })
+  t.equal(parseWavHeader(Buffer.from('RIFF....WAVEfmt ')), undefined, 'no data chunk yet')
+  t.equal(parseWavHeader(Buffer.from('OggS this is not a wav')), undefined)
 })
 
 t.test('convertPcm picks the stages; README path 24 kHz TTS → 48 kHz stereo WAV against the emulator', async (t) => {

@@ -24,6 +24,7 @@ import {
 import type { SseEvent } from '../sse/core.js'
 import type { OutputFormat } from '../client/request.js'
 import { durationMs, type AudioFormat } from './format.js'
+import { parseWavHeader } from './wav-header.js'
 
 /** Options of {@link createFrameDecoder} and {@link AudioChunkDecoder}. */
 export interface FrameDecoderOptions {
@@ -90,29 +91,16 @@ function isFailureStatus(status: unknown): boolean {
   return n >= 400
 }
 
-/**
- * Finds the PCM payload of a RIFF/WAVE buffer: returns the offset of the `data` payload, after
- * checking that `fmt ` says 16-bit mono at the expected rate.
- */
+/** The offset of the PCM payload of a RIFF/WAVE frame, after checking it is 16-bit mono at `sampleRate`. */
 function wavPayloadOffset(buf: Buffer, sampleRate: number, frameIndex: number): number {
-  let off = 12
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('latin1', off, off + 4)
-    const size = buf.readUInt32LE(off + 4)
-    if (id === 'data') return off + 8
-    if (id === 'fmt ' && off + 24 <= buf.length) {
-      const channels = buf.readUInt16LE(off + 10)
-      const rate = buf.readUInt32LE(off + 12)
-      const bits = buf.readUInt16LE(off + 22)
-      if (channels !== 1 || bits !== 16 || rate !== sampleRate) {
-        throw new AudioFormatError(
-          `frame ${frameIndex}: WAV header says ${rate} Hz, ${channels} ch, ${bits}-bit; expected ${sampleRate} Hz mono 16-bit`,
-        )
-      }
-    }
-    off += 8 + size + (size & 1)
+  const info = parseWavHeader(buf)
+  if (!info) throw new FrameError('ERR_FRAME_INVALID', frameIndex, 'WAV header does not fit in one frame')
+  if (info.sampleRate !== undefined && (info.channels !== 1 || info.bitsPerSample !== 16 || info.sampleRate !== sampleRate)) {
+    throw new AudioFormatError(
+      `frame ${frameIndex}: WAV header says ${info.sampleRate} Hz, ${info.channels} ch, ${info.bitsPerSample}-bit; expected ${sampleRate} Hz mono 16-bit`,
+    )
   }
-  throw new FrameError('ERR_FRAME_INVALID', frameIndex, 'WAV header does not fit in one frame')
+  return info.dataOffset
 }
 
 /** Creates a pure Lightning frame decoder. */
@@ -187,7 +175,7 @@ export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDeco
         if (raw === null) {
           throw new FrameError('ERR_FRAME_INVALID_BASE64', index, `audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
         }
-        if (outputFormat === 'wav' && raw.length >= 12 && raw.toString('latin1', 0, 4) === 'RIFF' && raw.toString('latin1', 8, 12) === 'WAVE') {
+        if (outputFormat === 'wav' && raw.length >= 12 && raw.toString('latin1', 0, 4) === 'RIFF') {
           raw = raw.subarray(wavPayloadOffset(raw, sampleRate, index))
         }
         audioFrames++

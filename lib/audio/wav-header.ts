@@ -44,3 +44,41 @@ export function wavHeader(format: PcmFormat, dataBytes?: number): Buffer {
   h.writeUInt32LE(dataBytes === undefined ? WAV_UNKNOWN_SIZE : Math.min(WAV_UNKNOWN_SIZE, dataBytes), off + 4)
   return h
 }
+
+/** What {@link parseWavHeader} finds in a RIFF/WAVE buffer. */
+export interface WavInfo {
+  /** Offset of the `data` payload. */
+  dataOffset: number
+  /** Declared size of the `data` payload (`0xFFFFFFFF` when unknown). */
+  dataSize: number
+  /** From `fmt `, when present before `data`. */
+  sampleRate: number | undefined
+  /** From `fmt `, when present before `data`. */
+  channels: number | undefined
+  /** From `fmt `, when present before `data`. */
+  bitsPerSample: number | undefined
+}
+
+/**
+ * Walks the chunks of a RIFF/WAVE buffer up to `data`. Returns undefined when the buffer is not
+ * RIFF/WAVE or ends before the `data` chunk header.
+ */
+export function parseWavHeader(buf: Buffer): WavInfo | undefined {
+  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE') return undefined
+  let sampleRate: number | undefined
+  let channels: number | undefined
+  let bitsPerSample: number | undefined
+  let off = 12
+  while (off + 8 <= buf.length) {
+    const id = buf.toString('latin1', off, off + 4)
+    const size = buf.readUInt32LE(off + 4)
+    if (id === 'data') return { dataOffset: off + 8, dataSize: size, sampleRate, channels, bitsPerSample }
+    if (id === 'fmt ' && off + 24 <= buf.length) {
+      channels = buf.readUInt16LE(off + 10)
+      sampleRate = buf.readUInt32LE(off + 12)
+      bitsPerSample = buf.readUInt16LE(off + 22)
+    }
+    off += 8 + size + (size & 1)
+  }
+  return undefined
+}

@@ -4,7 +4,8 @@
  * lightning-stream's own code and dependency graph stay MIT.
  *
  * The WASM module is compiled once and instantiated per utterance (the package exports only its
- * command-line `main`): about 150–200 ms per sentence here. espeak writes 22 050 Hz WAV; the
+ * command-line `main`); `benchmarks/espeak.mjs` measures the cost per sentence. espeak writes
+ * 22 050 Hz WAV; the
  * library's own {@link createResamplerCore} converts it to the requested rate.
  * @module
  */
@@ -14,6 +15,7 @@ import { join, dirname } from 'node:path'
 import { LightningStreamError } from '../errors.js'
 import type { ResolvedTtsRequest } from '../client/request.js'
 import { createResamplerCore } from '../audio/resample-core.js'
+import { parseWavHeader } from '../audio/wav-header.js'
 import type { SpeechEngine } from './server.js'
 import { EMULATOR_VOICES } from './voices.js'
 
@@ -100,21 +102,14 @@ export async function createEspeakEngine(): Promise<SpeechEngine> {
       }
       const es = await factory(opts)
       const wav = Buffer.from(es.FS.readFile('/out.wav'))
-      // Find the data chunk of the RIFF file espeak wrote (16-bit mono at 22 050 Hz).
-      let off = 12
-      let rate = 22050
-      while (off + 8 <= wav.length) {
-        const id = wav.toString('latin1', off, off + 4)
-        const size = wav.readUInt32LE(off + 4)
-        if (id === 'fmt ') rate = wav.readUInt32LE(off + 12)
-        if (id === 'data') {
-          const pcm = wav.subarray(off + 8, Math.min(wav.length, off + 8 + size))
-          const even = pcm.subarray(0, pcm.length - (pcm.length % 2))
-          if (rate === req.sample_rate) return Buffer.from(even)
-          const rs = createResamplerCore({ from: rate, to: req.sample_rate })
-          return Buffer.concat([rs.push(even), rs.flush()])
-        }
-        off += 8 + size + (size & 1)
+      const info = parseWavHeader(wav)
+      if (info) {
+        const pcm = wav.subarray(info.dataOffset, Math.min(wav.length, info.dataOffset + info.dataSize))
+        const even = pcm.subarray(0, pcm.length - (pcm.length % 2))
+        const rate = info.sampleRate ?? 22050
+        if (rate === req.sample_rate) return Buffer.from(even)
+        const rs = createResamplerCore({ from: rate, to: req.sample_rate })
+        return Buffer.concat([rs.push(even), rs.flush()])
       }
       throw new LightningStreamError('espeak-ng wrote no audio', 'ERR_ESPEAK_FAILED')
     },
