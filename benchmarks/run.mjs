@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
-const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e']
+const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e', 'espeak']
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')
 
 if (!existsSync(join(here, 'node_modules'))) {
@@ -86,6 +86,16 @@ md.push(table(['measure', 'value', 'goal'], [
   ['client CPU per second of audio, SSE → PCM over HTTP', `${e.throughput.cpuMsPerAudioSecond.toFixed(3)} ms`, ''],
   ['realtime SSE → PCM streams per core', f(e.throughput.realtimeStreamsPerCore), `≥ ${e.throughput.goal}: ${e.throughput.realtimeStreamsPerCore >= e.throughput.goal ? 'met' : 'not met'}`],
 ]), '')
+const es = results.espeak
+md.push('## Emulator speech engine (`espeak.mjs`)', '')
+if (es.skipped) md.push(`Skipped: ${es.skipped}.`, '')
+else {
+  md.push(table(['measure', 'value'], [
+    ['engine creation (WASM compiled once)', `${es.engineCreateMs.toFixed(0)} ms`],
+    [`ms per sentence (median of ${es.sentences})`, `${es.medianMsPerSentence.toFixed(0)} ms (${es.minMs.toFixed(0)}–${es.maxMs.toFixed(0)})`],
+    ['audio seconds per wall second', `${es.realtimeFactor.toFixed(1)}×`],
+  ]), '')
+}
 md.push('Most of the end-to-end client CPU is the HTTP client and socket. Decoding itself costs ~2.7 µs per 20 ms event with 16 KiB network chunks, ~0.13 ms per second of audio: see the 8 KiB row of the SSE table.', '')
 writeFileSync(join(here, '..', 'docs', quick ? 'benchmarks-quick.md' : 'benchmarks.md'), md.join('\n'))
 
