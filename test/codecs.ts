@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createRequire } from 'node:module'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -232,5 +232,4 @@ t.test('100 aborted transcodes leave no ffmpeg process behind', async (t) => {
   const ps = spawnSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
   const children = ps.stdout.split('\n').map((s) => Number(s.trim())).filter((p) => pids.includes(p))
   t.same(children, [], 'no child of this process is left (zombie or orphan)')
-  t.ok(execFileSync('ffmpeg', ['-version']).length > 0)
 })
