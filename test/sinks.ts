@@ -51,7 +51,11 @@ interface Played {
  * Plays `d` in a real AudioPlayer until idle. `trigger` runs between two player ticks once the
  * player has taken `after` packets.
  */
-async function play(d: DiscordStream, trigger?: { after: number; run: (player: AudioPlayer, resource: AudioResource) => void }): Promise<Played> {
+async function play(
+  d: DiscordStream,
+  trigger?: { after: number; run: (player: AudioPlayer, resource: AudioResource) => void },
+  afterPlay?: () => void,
+): Promise<Played> {
   const player = voice.createAudioPlayer({ behaviors: { noSubscriber: voice.NoSubscriberBehavior.Play } })
   const resource = voice.createAudioResource(d.stream, { inputType: d.inputType as never })
   const out: Played = { packets: 0, afterTrigger: 0, playbackMs: 0, states: [], playerErrors: [] }
@@ -77,6 +81,7 @@ async function play(d: DiscordStream, trigger?: { after: number; run: (player: A
   // Not entersState(): it rejects when the player emits 'error', which one test expects.
   const idle = new Promise<void>((resolve) => player.on('stateChange', (_o, n) => n.status === 'idle' && resolve()))
   player.play(resource)
+  afterPlay?.()
   await idle
   out.playbackMs = resource.playbackDuration
   player.stop(true)
@@ -118,6 +123,21 @@ t.test('under contention every mode plays every frame, round after round (3 play
       }),
     )
     for (const { mode, d, r } of plays) assertWhole(t, mode, d, r)
+  }
+})
+
+t.test('an event-loop stall right after play() (the player clock in debt at the start) does not end plays early', async (t) => {
+  // The player's loop starts at play() and catches up on overdue ticks back to back. With a
+  // timer-driven pacer in front (the previous design) this ended every play early: the burst of
+  // pulls met one released frame at a time. Here every pull is served from the buffer.
+  const { client } = await setup(t)
+  const stall = () => {
+    const until = performance.now() + 400
+    while (performance.now() < until);
+  }
+  for (const mode of MODES) {
+    const d = createDiscordStream(client.pcm(req), { mode })
+    assertWhole(t, mode, d, await play(d, undefined, stall))
   }
 })
 

@@ -5,20 +5,24 @@
  * queue is empty while synthesis is still running (synthesis is behind), and `end` once
  * synthesis has finished and the last real frame was read.
  *
- * Why the reader is the clock. `@discordjs/voice`'s AudioPlayer pulls one packet per 20 ms from
- * its own drift-corrected loop, and stops the resource after `maxMissedFrames` (5) pulls in a row
- * find nothing. Its loop catches up after it falls behind: when its process was descheduled or
- * busy, it fires the overdue ticks back to back, about 1 ms apart, one pull each. A second clock
- * that releases frames on its own timers (the previous design, a timer-driven `Pacer`) owes a
- * different amount: the player's clock starts at `play()` and runs up debt through the
- * CPU-heavy start (request, engine load, first encodes) while the pacer's clock does not exist
- * yet; under CPU contention every event-loop turn is slow, so repaying debt at one tick per turn
- * takes seconds. The player's catch-up burst then outruns what the pacer has released and finds
- * nothing on 5 pulls in a row although up to a second of audio sat in the pacer's queue: the
- * play ends early, the pacer's metrics show no underrun. A single long synchronous stall does not
- * reproduce it (both clocks owe the same and repay in lockstep); contention during start-up does.
- * Answering every pull from the buffer removes the second clock: a catch-up burst is served
- * from what is buffered, exactly as voice's plain buffered path is.
+ * Why the reader is the clock: how a second clock ended plays early. `@discordjs/voice` drives
+ * every AudioPlayer from one loop anchored when `play()` adds the player (`nextTime = Date.now()`,
+ * then `nextTime += 20` per tick). The loop catches up: when its process fell behind, it fires the
+ * overdue ticks back to back, one per event-loop turn (about 1 ms apart), and in Playing state
+ * each tick pulls one packet; `maxMissedFrames` (5) empty pulls in a row stop the resource. The
+ * previous design put a timer-driven `Pacer` in front of the player: its own clock started only
+ * when its start cushion was full, and it released one frame per 20 ms of wall time, however much
+ * audio it held. Anything that delays the event loop between `play()` and the first frame (the
+ * request, the first encodes, engine set-up, and under CPU contention simply not being scheduled)
+ * puts the player's clock in debt while the pacer's clock does not exist yet. When the stream
+ * turns readable during the player's catch-up burst, the player pulls far faster than the pacer
+ * releases, finds nothing 5 times in a row, and stops, with up to a second of audio sitting in
+ * the pacer's queue and the pacer reporting no underrun. Under contention every turn is slow, so
+ * the burst lasts long enough to overlap the start of playback; a 400 ms synchronous stall right
+ * after `play()` ends every play early even on an idle machine. A stall mid-utterance does not:
+ * both clocks then owe the same and repay in lockstep, one frame released and one pulled per turn.
+ * Answering every pull from the buffer removes the second clock: a catch-up burst is served from
+ * what is buffered, as voice's plain buffered path always was.
  *
  * State: `#queue` holds real frames not yet read (bounded by `maxFrames`: {@link Playout.full}
  * tells the shell to hold writes, which backpressures the socket); `#started` flips once the
