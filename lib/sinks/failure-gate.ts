@@ -17,6 +17,12 @@ export class FailureGate extends PassThrough {
   readonly #source: Readable
   #failure: Error | undefined
   #firstData = false
+  #settleFirst: (outcome: boolean | Error) => void = () => {}
+  /**
+   * Settles with `true` at the source's first chunk, `false` when it ended without any, or the
+   * error when it failed (or the gate was destroyed) before its first chunk.
+   */
+  readonly first: Promise<boolean | Error> = new Promise((resolve) => (this.#settleFirst = resolve))
 
   constructor(source: Readable) {
     super({ objectMode: source.readableObjectMode, highWaterMark: source.readableHighWaterMark })
@@ -25,7 +31,11 @@ export class FailureGate extends PassThrough {
     source.once('close', () => {
       if (!source.readableEnded) this.#fail(new AbortError('The audio source closed before its end'))
     })
-    source.once('data', () => (this.#firstData = true))
+    source.once('end', () => this.#settleFirst(false))
+    source.once('data', () => {
+      this.#firstData = true
+      this.#settleFirst(true)
+    })
     source.pipe(this)
   }
 
@@ -42,6 +52,7 @@ export class FailureGate extends PassThrough {
   #fail(err: Error): void {
     if (this.#failure || this.destroyed) return
     this.#failure = err
+    this.#settleFirst(err)
     this.#source.unpipe(this)
     this.end()
   }
@@ -49,6 +60,7 @@ export class FailureGate extends PassThrough {
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (!this.#source.destroyed) this.#source.destroy()
+    this.#settleFirst(error ?? new AbortError('The audio source was closed before its first chunk'))
     callback(error)
   }
 }

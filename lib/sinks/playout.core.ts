@@ -42,15 +42,35 @@ export interface PlayoutOptions {
 }
 
 /** What one read takes out of a {@link Playout}. */
-export type PlayoutRead<T> =
-  /** The oldest queued real frame; `last` when synthesis has ended and nothing follows it. */
-  | { kind: 'audio'; frame: T; last: boolean }
-  /** Synthesis is behind (nothing queued, not finished): play one frame of silence. */
-  | { kind: 'silence' }
-  /** Synthesis finished and every frame was read: end the stream. */
-  | { kind: 'end' }
-  /** Not started (the cushion is not queued yet), or nothing to give without silence. */
-  | { kind: 'wait' }
+export type PlayoutRead<T> = PlayoutAudio<T> | PlayoutSilence | PlayoutEnd | PlayoutWait
+
+/** The oldest queued real frame. */
+export interface PlayoutAudio<T> {
+  /** Discriminant. */
+  kind: 'audio'
+  /** The frame. */
+  frame: T
+  /** Synthesis has ended and no frame follows this one. */
+  last: boolean
+}
+
+/** Synthesis is behind (nothing queued, not finished): play one frame of silence. */
+export interface PlayoutSilence {
+  /** Discriminant. */
+  kind: 'silence'
+}
+
+/** Synthesis finished and every frame was read: end the stream. */
+export interface PlayoutEnd {
+  /** Discriminant. */
+  kind: 'end'
+}
+
+/** Not started (the cushion is not queued yet), or nothing to give without silence. */
+export interface PlayoutWait {
+  /** Discriminant. */
+  kind: 'wait'
+}
 
 /** What the reader actually got from a {@link Playout}. */
 export interface PlayoutMetrics {
