@@ -149,6 +149,7 @@ export {
   LiveKitAudioSink,
   type WrtcAudioSinkOptions,
   type LiveKitAudioSinkOptions,
+  type LiveKitSinkMetrics,
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'

@@ -1,7 +1,15 @@
 /**
- * The clock between a bursty network and a realtime sink: frames leave on the wall clock, a start
- * cushion absorbs jitter, underruns are filled with silence, and a bounded lead backpressures a
- * fast source instead of buffering it without limit.
+ * The clock between a bursty network and a realtime sink that has no clock of its own (node-webrtc's
+ * `RTCAudioSource` takes frames when it is called): frames leave on the wall clock, a start cushion
+ * absorbs jitter, underruns are filled with silence, and a bounded lead backpressures a fast
+ * source instead of buffering it without limit. (A sink that pulls, like Discord's player, needs
+ * no second clock: see `playout.core.ts`.)
+ *
+ * After the event loop stalls (a busy host, a long synchronous task), the frames that fell due
+ * during the stall leave at once, up to `maxBurstMs` of audio: the clock catches up and does not
+ * drift, and no audio is dropped. A stall longer than that sends the bound and moves the clock by
+ * the rest (counted in `driftMs`), so a receiver's jitter buffer is never flooded. Slots that fell
+ * due while there was no audio either are not filled with silence after the fact.
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
@@ -30,6 +38,11 @@ export interface PacerOptions {
    * @defaultValue `true`
    */
   fillSilence?: boolean | undefined
+  /**
+   * Most audio sent at once when the clock catches up after a stall, ms (at least one frame).
+   * Longer stalls move the clock by the excess instead (`metrics.driftMs`). @defaultValue `200`
+   */
+  maxBurstMs?: number | undefined
 }
 
 /** What a {@link Pacer} has done. */
@@ -46,8 +59,16 @@ export interface PacerMetrics {
   maxQueuedMs: number
   /** Frames dropped by {@link Pacer.clear} (barge-in). */
   clearedFrames: number
-  /** How late the latest frame left against the ideal clock, ms (drift after correction). */
+  /** How late the latest frame left against its slot on the clock, ms. */
   lateMs: number
+  /** The latest any frame left against its slot, ms. */
+  maxLateMs: number
+  /** Frames that left more than one frame length after their slot (an event-loop stall). */
+  lateFrames: number
+  /** How far the clock was moved back: stalls longer than `maxBurstMs`, and slots skipped while no audio was queued, ms. */
+  driftMs: number
+  /** The most frames sent in one catch-up burst. */
+  maxBurstFrames: number
 }
 
 /**
@@ -71,6 +92,7 @@ export class Pacer extends Transform {
   readonly #leadFrames: number
   readonly #maxFrames: number
   readonly #fill: boolean
+  readonly #maxBurst: number
   readonly #framer: FramerCore
   readonly #frameBytes: number
   #queue: Buffer[] = []
@@ -83,7 +105,19 @@ export class Pacer extends Transform {
   #heldWrite: TransformCallback | undefined
   #pending: Buffer | undefined // the part of the current write not framed yet (lead bound)
   #flushed: TransformCallback | undefined
-  readonly #m: PacerMetrics = { framesOut: 0, silenceFrames: 0, underruns: 0, queuedMs: 0, maxQueuedMs: 0, clearedFrames: 0, lateMs: 0 }
+  readonly #m: PacerMetrics = {
+    framesOut: 0,
+    silenceFrames: 0,
+    underruns: 0,
+    queuedMs: 0,
+    maxQueuedMs: 0,
+    clearedFrames: 0,
+    lateMs: 0,
+    maxLateMs: 0,
+    lateFrames: 0,
+    driftMs: 0,
+    maxBurstFrames: 0,
+  }
 
   constructor(options: PacerOptions) {
     super({ objectMode: false, readableHighWaterMark: 4 * 1024 })
@@ -99,6 +133,9 @@ export class Pacer extends Transform {
     this.#period = frameMs / rate
     this.#leadFrames = Math.max(1, Math.ceil((options.leadMs ?? 60) / frameMs))
     this.#maxFrames = Math.max(this.#leadFrames + 1, Math.ceil((options.maxLeadMs ?? 1000) / frameMs))
+    const burst = options.maxBurstMs ?? 200
+    if (!(burst > 0) || !Number.isFinite(burst)) throw new AudioFormatError(`Pacer maxBurstMs must be a positive number (got ${burst})`)
+    this.#maxBurst = Math.max(1, Math.floor(burst / frameMs))
   }
 
   /** Counters: frames out, silence, underruns, queue depth, drift. */
@@ -160,36 +197,72 @@ export class Pacer extends Transform {
     this.#tick()
   }
 
+  /**
+   * One timer callback: sends every frame whose slot has come (up to the burst bound), then
+   * sleeps until the next slot. Slots are `t0 + n × period` on the monotonic clock.
+   */
   #tick = (): void => {
     this.#timer = undefined
     if (this.destroyed) return
-    const frame = this.#queue.shift()
-    if (frame) {
-      this.#inUnderrun = false
-      this.push(frame)
-      this.#m.framesOut++
-      this.#feed()
-    } else if (this.#ended) {
-      const done = this.#flushed
-      this.#flushed = undefined
-      done?.()
-      return
-    } else if (this.#fill) {
-      if (!this.#inUnderrun) this.#m.underruns++
-      this.#inUnderrun = true
-      this.push(Buffer.alloc(this.#frameBytes))
-      this.#m.silenceFrames++
-      this.#m.framesOut++
-    } else {
-      // No data and no silence wanted: stop the clock; the next write restarts it.
-      this.#started = false
+    const now = performance.now()
+    let due = Math.floor((now - this.#t0) / this.#period) + 1 - this.#n
+    if (due <= 0) {
+      this.#schedule() // woke before the slot (timers may fire a little early)
       return
     }
-    this.#n++
-    const due = this.#t0 + this.#n * this.#period
-    const now = performance.now()
-    this.#m.lateMs = Math.max(0, now - (this.#t0 + (this.#n - 1) * this.#period))
-    this.#timer = setTimeout(this.#tick, Math.max(0, due - now))
+    if (due > this.#maxBurst) {
+      // A stall longer than the bound: send the bound now, move the clock by the rest.
+      this.#shift((due - this.#maxBurst) * this.#period)
+      due = this.#maxBurst
+    }
+    let sent = 0
+    for (let i = 0; i < due; i++) {
+      const frame = this.#queue.shift()
+      if (frame) {
+        this.#inUnderrun = false
+        this.push(frame)
+        this.#feed()
+      } else if (this.#ended) {
+        const done = this.#flushed
+        this.#flushed = undefined
+        done?.()
+        return
+      } else if (this.#fill) {
+        // Nothing queued: no silence for slots already past; one silence frame for the current one.
+        if (i < due - 1) {
+          this.#shift((due - 1 - i) * this.#period)
+          i = due - 1
+        }
+        if (!this.#inUnderrun) this.#m.underruns++
+        this.#inUnderrun = true
+        this.push(Buffer.alloc(this.#frameBytes))
+        this.#m.silenceFrames++
+      } else {
+        // No data and no silence wanted: stop the clock; the next write restarts it.
+        this.#started = false
+        return
+      }
+      const late = Math.max(0, now - (this.#t0 + this.#n * this.#period))
+      this.#m.lateMs = late
+      if (late > this.#m.maxLateMs) this.#m.maxLateMs = late
+      if (late > this.#period) this.#m.lateFrames++
+      this.#m.framesOut++
+      this.#n++
+      sent++
+    }
+    if (sent > this.#m.maxBurstFrames) this.#m.maxBurstFrames = sent
+    this.#schedule()
+  }
+
+  /** Moves the clock later by `ms` (a stall beyond the burst bound, or slots with nothing to send). */
+  #shift(ms: number): void {
+    this.#t0 += ms
+    this.#m.driftMs += ms
+  }
+
+  #schedule(): void {
+    const wait = this.#t0 + this.#n * this.#period - performance.now()
+    this.#timer = setTimeout(this.#tick, Math.max(0, wait))
   }
 
   /** @internal */
