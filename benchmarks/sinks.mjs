@@ -17,10 +17,13 @@
 //   (voice's 20 ms loop); for WebRTC the sink's; for LiveKit the capture time against playout time;
 // - largest burst: most frames handed to the peer within any 10 ms window (WebRTC; 1–2 when the
 //   clock keeps time, more when it catches up after a stall).
-// CPU per audio second of each Discord path is process CPU time (user + system) over a play,
-// idle machine, median of the plays.
-// LS_DIST=<dir with index.js> benchmarks another build (e.g. the code before a change) with the
-// same method. --quick: 1 play per sink at 0 and 1 busy process per core (keeps it working in CI).
+// CPU per audio second of each Discord path is process CPU time (user + system) over a play on an
+// idle machine, median and range of the plays, measured first, before node-webrtc and LiveKit are
+// loaded (their native threads would count too).
+// LS_DIST=<dir with index.js> benchmarks another build with the same method. LS_BASELINE=<dir>
+// runs that build beside this one, interleaved play by play (rows marked "baseline"): the fairest
+// before/after on a shared machine. PLAYS=<n> plays per sink and load (default 8).
+// --quick: 1 play per sink at 0 and 1 busy process per core (keeps it working in CI).
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import os from 'node:os'
@@ -31,14 +34,15 @@ import { machine, median, QUICK } from './lib.mjs'
 
 const require = createRequire(import.meta.url)
 const distDir = process.env.LS_DIST ?? fileURLToPath(new URL('../dist/esm/', import.meta.url))
-const ls = await import(pathToFileURL(`${distDir.replace(/\/?$/, '/')}index.js`).href)
+const load = (dir) => import(pathToFileURL(`${dir.replace(/\/?$/, '/')}index.js`).href)
+const ls = await load(distDir)
+const baseline = process.env.LS_BASELINE ? await load(process.env.LS_BASELINE) : undefined
 const voice = require('@discordjs/voice')
-const wrtc = require('@roamhq/wrtc')
-const livekit = await import('@livekit/rtc-node')
 
 const CORES = os.cpus().length
 const LOADS = QUICK ? [0, 1] : [0, 1, 2, 4]
-const PLAYS = Number(process.env.PLAYS ?? (QUICK ? 1 : 6))
+const PLAYS = Number(process.env.PLAYS ?? (QUICK ? 1 : 8))
+const CPU_PLAYS = QUICK ? 1 : 8
 // 64 characters × 60 ms per character (the tone engine) = 3.84 s of audio at 24 kHz.
 const TEXT = 'Sixty-four characters of speech for the realtime sink benchmark.'
 if ([...TEXT].length !== 64) throw new Error('the utterance must be 64 characters (3.84 s)')
@@ -49,6 +53,7 @@ const cli = fileURLToPath(new URL('../dist/esm/cli/main.js', import.meta.url))
 const emulator = spawn(process.execPath, [cli, 'serve', '--port', '0', '--max-concurrent', '8', '--engine', 'tone'], { stdio: ['ignore', 'pipe', 'inherit'] })
 const url = await new Promise((resolve) => emulator.stdout.once('data', (d) => resolve(d.toString().trim())))
 const client = new ls.LightningClient({ baseUrl: url, maxConcurrent: 8 })
+const baseClient = baseline && new baseline.LightningClient({ baseUrl: url, maxConcurrent: 8 })
 
 let busy = []
 function setBusy(n) {
@@ -105,11 +110,11 @@ async function play(stream, inputType) {
 
 const FRAMES_20 = Math.ceil(AUDIO_MS / 20)
 
-async function discord(mode) {
-  const pcm = client.pcm(REQ)
+async function discord(mode, lib = ls, c = client) {
+  const pcm = c.pcm(REQ)
   let pcmError
   pcm.on('error', (e) => (pcmError = e.code))
-  const d = ls.createDiscordStream(pcm, { mode })
+  const d = lib.createDiscordStream(pcm, { mode })
   const r = await play(d.stream, d.inputType)
   const silence = d.metrics.silenceFrames
   const audio = r.packets - silence
@@ -125,13 +130,35 @@ async function plain() {
   return { ...r, silence: 0, audioFrames: r.packets, lost: Math.max(0, FRAMES_20 - r.packets), early: r.packets < FRAMES_20 }
 }
 
+// CPU per audio second first: idle machine, nothing but the Discord paths loaded.
+const DISCORD = [
+  ['Discord opus', () => discord('opus')],
+  ['Discord raw', () => discord('raw')],
+  ['Discord ogg', () => discord('ogg')],
+  ['plain StreamType.Raw (no clock of ours)', plain],
+  ...(baseline
+    ? [
+        ['Discord opus (baseline)', () => discord('opus', baseline, baseClient)],
+        ['Discord raw (baseline)', () => discord('raw', baseline, baseClient)],
+        ['Discord ogg (baseline)', () => discord('ogg', baseline, baseClient)],
+      ]
+    : []),
+]
+for (const [, run] of DISCORD) await run() // warm-up: engines loaded, paths compiled
+const cpuRuns = Object.fromEntries(DISCORD.map(([name]) => [name, []]))
+for (let i = 0; i < CPU_PLAYS; i++) for (const [name, run] of DISCORD) cpuRuns[name].push((await run()).cpuMs / (AUDIO_MS / 1000))
+const cpu = Object.fromEntries(Object.entries(cpuRuns).map(([k, xs]) => [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }]))
+console.error(`sinks: CPU ms per audio second: ${Object.entries(cpu).map(([k, v]) => `${k} ${v.median.toFixed(1)}`).join(', ')}`)
+
+const wrtc = require('@roamhq/wrtc')
+const livekit = await import('@livekit/rtc-node')
 const rtcSource = new wrtc.nonstandard.RTCAudioSource()
 const rtcTrack = rtcSource.createTrack()
 const rtcSink = new wrtc.nonstandard.RTCAudioSink(rtcTrack)
 let rtcReceived = 0
 rtcSink.ondata = () => rtcReceived++
 
-async function webrtc() {
+async function webrtc(lib = ls, c = client) {
   const times = []
   // onData is read-only on the native object: record through a forwarding source.
   const probe = {
@@ -141,8 +168,8 @@ async function webrtc() {
     },
   }
   const cpu0 = process.cpuUsage()
-  const pcm = client.pcm(REQ)
-  const sink = new ls.WrtcAudioSink({ source: probe, format: pcm.format })
+  const pcm = c.pcm(REQ)
+  const sink = new lib.WrtcAudioSink({ source: probe, format: pcm.format })
   await pipeline(pcm, sink)
   const cpu = process.cpuUsage(cpu0)
   const expected = Math.ceil(AUDIO_MS / 10)
@@ -173,16 +200,13 @@ async function lk() {
 }
 
 const SINKS = [
-  ['Discord opus', () => discord('opus')],
-  ['Discord raw', () => discord('raw')],
-  ['Discord ogg', () => discord('ogg')],
-  ['plain StreamType.Raw (no clock of ours)', plain],
-  ['WrtcAudioSink', webrtc],
+  ...DISCORD,
+  ['WrtcAudioSink', () => webrtc()],
+  ...(baseline ? [['WrtcAudioSink (baseline)', () => webrtc(baseline, baseClient)]] : []),
   ['LiveKitAudioSink', lk],
 ]
-
-// Warm-up: loads the engines, JIT-compiles the paths; not counted.
-for (const [, run] of SINKS) await run()
+await webrtc() // warm-up
+await lk()
 
 const loads = []
 for (const perCore of LOADS) {
@@ -208,15 +232,14 @@ for (const perCore of LOADS) {
       largestBurst: Math.max(...ps.map((p) => p.burst ?? 0)),
       playedMs: ps.map((p) => p.playbackMs ?? p.audioFrames * (name.startsWith('Discord') || name.startsWith('plain') ? 20 : 10)),
       errors: ps.map((p) => p.error).filter(Boolean),
-      cpuMsPerAudioSecond: median(ps.map((p) => p.cpuMs / (AUDIO_MS / 1000))),
     }
   })
   loads.push({ busyPerCore: perCore, busyProcesses: perCore * CORES, rows })
   console.error(`sinks: ${perCore} busy per core: ${rows.map((r) => `${r.sink} ${r.earlyEnds}/${r.plays} early`).join(', ')}`)
 }
 
-const idle = loads[0].rows
 await client.close()
+await baseClient?.close()
 rtcSink.stop()
 rtcTrack.stop()
 await livekit.dispose()
@@ -226,11 +249,13 @@ console.log(
       benchmark: 'sinks',
       machine: machine(),
       dist: process.env.LS_DIST ? 'LS_DIST' : 'dist/esm',
+      baseline: baseline ? 'LS_BASELINE' : undefined,
       utteranceMs: AUDIO_MS,
       playsPerSinkPerLoad: PLAYS,
+      cpuPlays: CPU_PLAYS,
       webrtcFramesReceivedByTrackSink: rtcReceived,
       loads,
-      cpuMsPerAudioSecond: Object.fromEntries(idle.map((r) => [r.sink, r.cpuMsPerAudioSecond])),
+      cpuMsPerAudioSecond: cpu,
     },
     null,
     2,
