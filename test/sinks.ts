@@ -251,6 +251,20 @@ t.test('a consumer that pipes the stream away (not a player) gets every real fra
   }
 })
 
+t.test('backpressure reaches the socket: a fast source is read only as far as the bounded buffer allows', async (t) => {
+  const { client } = await setup(t) // the emulator sends as fast as the socket allows
+  const text = { text: 'A long answer, synthesised much faster than it plays. '.repeat(4), voice_id: 'magnus' } as const
+  const total = toneSamples({ ...text, sample_rate: 24000 }) * 2
+  for (const mode of MODES) {
+    const pcm = client.pcm(text)
+    const d = createDiscordStream(pcm, { mode, maxBufferMs: 500 })
+    let deliveredAt20 = 0
+    await play(d, { after: 20, run: (player) => ((deliveredAt20 = pcm.delivered.bytes), player.stop(true)) })
+    t.ok(d.metrics.maxQueuedMs <= 500, `${mode}: at most ${d.metrics.maxQueuedMs} ms buffered (maxBufferMs 500)`)
+    t.ok(deliveredAt20 < total / 3, `${mode}: ${deliveredAt20} of ${total} bytes decoded after 20 frames played: the socket waits`)
+  }
+})
+
 t.test('options are checked before anything starts', async (t) => {
   const pcm = { format: { sampleRate: 24000, channels: 1, encoding: 's16le' } } as unknown as PcmReadable
   t.throws(() => createDiscordStream(pcm, { mode: 'mp3' as never }), { code: 'ERR_INVALID_OPTION' })

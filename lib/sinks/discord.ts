@@ -69,8 +69,9 @@ export interface DiscordStreamOptions {
   leadMs?: number | undefined
   /**
    * Most audio buffered ahead of the player, ms; past it writes wait, so backpressure reaches
-   * the TTS socket. Voice's own transformer (raw and ogg modes) holds at most one frame more.
-   * @defaultValue `1000`
+   * the TTS socket. Upstream of this buffer the conversion and encoding stages hold up to their
+   * 16 KiB high-water marks of PCM (about 0.3 s at 24 kHz mono), and voice's own transformer
+   * (raw and ogg modes) at most one frame. @defaultValue `1000`
    */
   maxBufferMs?: number | undefined
   /** Opus bitrate, bit/s. @defaultValue `64000` */
@@ -184,6 +185,8 @@ class DiscordPlayout extends Readable {
     }
     this.#input = new Writable({
       objectMode: init.mode === 'opus',
+      // Held writes wait here: keep it to about one frame so maxBufferMs is the bound.
+      highWaterMark: init.mode === 'opus' ? 1 : init.mode === 'raw' ? FRAME_BYTES : 1024,
       write: (chunk: Buffer, _enc, callback) => this.#accept(chunk, callback),
       final: (callback) => this.#acceptEnd(callback),
     })
@@ -216,6 +219,10 @@ class DiscordPlayout extends Readable {
   // ---- input side -------------------------------------------------------------------------
 
   #accept(chunk: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.#finished || this.destroyed) {
+      callback() // ended early (barge-in): nothing more will play
+      return
+    }
     try {
       if (this.#mode === 'opus') this.#core.push(chunk)
       else if (this.#framer) for (const f of this.#framer.push(chunk)) this.#core.push(f)
@@ -286,12 +293,15 @@ class DiscordPlayout extends Readable {
     this.#afterInput()
   }
 
+  /** Barge-in: drop the buffer, end after what is on its way, tear the encoding chain down. */
   #abort(): void {
     if (this.#finished || this.destroyed) return
     this.#core.clear()
     this.#core.end()
     this.#finish()
-    this.#source.destroy()
+    this.#heldWrite = undefined
+    // Destroys every stage: the TTS request is aborted, the encoder freed.
+    this.#input.destroy()
   }
 
   #releaseWrite(): void {
@@ -517,10 +527,14 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   } else pcm = input
   const stages: Duplex[] = [...convertPcm(pcm.format, DISCORD_FORMAT)]
   if (mode !== 'raw') {
-    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: FRAME_MS, bitrate: options.bitrate })
+    // Small readable buffers between the encoders and the playout buffer: a 16 KiB default would
+    // hold seconds of compressed audio there, beyond maxBufferMs, before backpressure reached the socket.
+    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: FRAME_MS, bitrate: options.bitrate, streamOptions: { readableHighWaterMark: 4 } })
     stages.push(opus)
     // One packet per page, so one page is one player read.
-    if (mode === 'ogg') stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000, maxPageMs: FRAME_MS }))
+    if (mode === 'ogg') {
+      stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000, maxPageMs: FRAME_MS, streamOptions: { readableHighWaterMark: 1024 } }))
+    }
   }
   const playout = new DiscordPlayout(pcm, stages, {
     mode,
