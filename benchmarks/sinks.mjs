@@ -64,6 +64,7 @@ process.on('exit', () => {
   for (const p of busy) p.kill('SIGKILL')
   emulator.kill('SIGKILL')
 })
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130)) // runs the cleanup above
 
 /** Most frames handed over within any window of one frame length (1 or 2 when realtime). */
 function largestBurst(times, frameMs) {
