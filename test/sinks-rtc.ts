@@ -10,6 +10,8 @@ import { startEmulator } from '../lib/emulator/index.js'
 import { pipeline } from 'node:stream/promises'
 import { startBusy } from './fixtures/busy.js'
 
+// Plays run in realtime while busy loops compete for the cores: allow for a slow host.
+t.setTimeout(600_000)
 t.teardown(startBusy())
 
 interface WrtcRun {

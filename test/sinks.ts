@@ -23,6 +23,8 @@ const req = { text: 'Voice channel test.', voice_id: 'magnus' } as const
 const audioMs = (toneSamples({ ...req, sample_rate: 24000 }) / 24000) * 1000 // 1140 ms
 const FRAMES = Math.ceil(audioMs / 20)
 
+// Plays run in realtime while busy loops compete for the cores: allow for a slow host.
+t.setTimeout(600_000)
 t.teardown(startBusy())
 
 /** A Writable that keeps every chunk (piping into it is not a player: no silence). */

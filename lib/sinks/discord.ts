@@ -149,10 +149,9 @@ class DiscordPlayout extends Readable {
   readonly #mode: DiscordMode
   readonly #core: Playout<Buffer>
   readonly #input: Writable
-  readonly #source: Readable
   readonly #gate: FailureGate
   readonly #signal: AbortSignal | undefined
-  readonly #onAbort = (): void => this.#abort()
+  readonly #onAbort = (): void => this.#abort(true)
   /**
    * Where the player reads: `undefined` while only this stream can be read (never piped),
    * `PENDING` between `pipe()` and the moment the chain is complete, the end of the pipe chain
@@ -177,7 +176,6 @@ class DiscordPlayout extends Readable {
     super({ objectMode: init.mode === 'opus', highWaterMark: init.mode === 'opus' ? 1 : FRAME_BYTES })
     this.#mode = init.mode
     this.#core = createPlayout<Buffer>({ frameMs: FRAME_MS, leadFrames: init.leadFrames, maxFrames: init.maxFrames })
-    this.#source = source
     this.#signal = init.signal
     if (init.mode === 'raw') this.#framer = createFramer({ format: DISCORD_FORMAT, frameMs: FRAME_MS, padLast: true })
     if (init.mode === 'ogg') {
@@ -259,7 +257,7 @@ class DiscordPlayout extends Readable {
     }
     const failure = this.#gate.failure
     if (failure && !this.#finished) {
-      if ((failure as { code?: string }).code === 'ERR_ABORTED') this.#abort()
+      if ((failure as { code?: string }).code === 'ERR_ABORTED') this.#abort(false) // the chain is ending anyway
       else this.#failure = failure
     }
     this.#core.end()
@@ -294,14 +292,14 @@ class DiscordPlayout extends Readable {
   }
 
   /** Barge-in: drop the buffer, end after what is on its way, tear the encoding chain down. */
-  #abort(): void {
+  #abort(teardown = true): void {
     if (this.#finished || this.destroyed) return
     this.#core.clear()
     this.#core.end()
     this.#finish()
     this.#heldWrite = undefined
     // Destroys every stage: the TTS request is aborted, the encoder freed.
-    this.#input.destroy()
+    if (teardown) this.#input.destroy()
   }
 
   #releaseWrite(): void {
