@@ -30,17 +30,17 @@ t.test('node-webrtc (real @roamhq/wrtc) under contention: every frame, bounded c
   t.equal(plain.frames - plain.metrics.silenceFrames, plain.expectedFrames, `${plain.frames} onData calls (${plain.metrics.silenceFrames} of silence) for ${plain.expectedFrames} frames of audio`)
   t.equal(plain.allExact, true, 'every call: a fresh Int16Array of exactly 480 bytes at offset 0 (24 kHz mono)')
   t.equal(plain.received, plain.frames, `the track delivered all ${plain.received} frames to an RTCAudioSink`)
-  t.ok(plain.metrics.maxBurstFrames <= 20, `catch-up bursts of at most ${plain.metrics.maxBurstFrames} frames (bound 20)`)
+  t.ok(plain.metrics.maxBurstFrames <= 22, `at most ${plain.metrics.maxBurstFrames} frames in any 10 ms (bound 22)`)
 
   // A 150 ms stall (shorter than the 200 ms bound): the due frames leave in one burst.
   t.equal(shortStall.frames - shortStall.metrics.silenceFrames, shortStall.expectedFrames, 'short stall: every audio frame delivered')
-  t.ok(shortStall.metrics.maxBurstFrames >= 10 && shortStall.metrics.maxBurstFrames <= 20, `short stall: caught up in a burst of ${shortStall.metrics.maxBurstFrames} frames`)
+  t.ok(shortStall.metrics.maxBurstFrames >= 10 && shortStall.metrics.maxBurstFrames <= 22, `short stall: caught up in a burst of ${shortStall.metrics.maxBurstFrames} frames`)
   t.ok(shortStall.metrics.lateFrames >= 1, `short stall: ${shortStall.metrics.lateFrames} late frames reported`)
 
   // A 600 ms stall: the burst stays at the bound and the clock moves by the rest; nothing dropped.
   t.equal(longStall.frames - longStall.metrics.silenceFrames, longStall.expectedFrames, 'long stall: every audio frame delivered')
-  t.equal(longStall.metrics.maxBurstFrames, 20, 'long stall: the burst was held to the bound (20 frames, 200 ms)')
-  t.ok(longStall.metrics.driftMs >= 200, `long stall: the clock moved by ${longStall.metrics.driftMs} ms (slots, in 10 ms steps) instead of a longer burst`)
+  t.ok(longStall.metrics.maxBurstFrames >= 20 && longStall.metrics.maxBurstFrames <= 22, `long stall: the burst was held to the bound (${longStall.metrics.maxBurstFrames} frames in 10 ms; 200 ms + 2 frames)`)
+  t.ok(longStall.metrics.driftMs >= 200, `long stall: the clock moved by ${longStall.metrics.driftMs.toFixed(0)} ms instead of a longer burst`)
 
   t.ok((out['clearedMs'] as number) > 0, `clear() dropped ${out['clearedMs']} ms of queued audio`)
   t.ok((out['framesAfterClear'] as number) <= 1, `frames sent after barge-in: ${out['framesAfterClear']} (at most one)`)

@@ -6,10 +6,11 @@
  * no second clock: see `playout.core.ts`.)
  *
  * After the event loop stalls (a busy host, a long synchronous task), the frames that fell due
- * during the stall leave at once, up to `maxBurstMs` of audio: the clock catches up and does not
- * drift, and no audio is dropped. A stall longer than that sends the bound and moves the clock by
- * the rest (counted in `driftMs`), so a receiver's jitter buffer is never flooded. Slots that fell
- * due while there was no audio either are not filled with silence after the fact.
+ * during the stall leave at once: the clock catches up and does not drift, and no audio is
+ * dropped. No frame leaves more than `maxBurstMs` after its slot; a longer stall moves the clock
+ * by the rest (counted in `driftMs`), so no window of one frame length ever holds more than
+ * `maxBurstMs / frameMs + 2` frames and a receiver's jitter buffer is never flooded. Slots that fell due while there was no
+ * audio either are not filled with silence after the fact.
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
@@ -39,8 +40,9 @@ export interface PacerOptions {
    */
   fillSilence?: boolean | undefined
   /**
-   * Most audio sent at once when the clock catches up after a stall, ms (at least one frame).
-   * Longer stalls move the clock by the excess instead (`metrics.driftMs`). @defaultValue `200`
+   * The latest a frame may leave after its slot, ms: after a stall the due frames leave at once,
+   * at most `maxBurstMs / frameMs + 2` of them within one frame length; a longer stall moves the clock by the excess
+   * instead (`metrics.driftMs`). @defaultValue `200`
    */
   maxBurstMs?: number | undefined
 }
@@ -67,7 +69,7 @@ export interface PacerMetrics {
   lateFrames: number
   /** How far the clock was moved back: stalls longer than `maxBurstMs`, and slots skipped while no audio was queued, ms. */
   driftMs: number
-  /** The most frames sent in one catch-up burst. */
+  /** The most frames sent within one frame length of wall time (a catch-up burst); at most `maxBurstMs / frameMs + 2`. */
   maxBurstFrames: number
 }
 
@@ -92,7 +94,10 @@ export class Pacer extends Transform {
   readonly #leadFrames: number
   readonly #maxFrames: number
   readonly #fill: boolean
-  readonly #maxBurst: number
+  /** The latest a frame may leave after its slot, ms (`maxBurstMs`). */
+  readonly #maxLateMs: number
+  #burstStart = -Infinity
+  #burst = 0
   readonly #framer: FramerCore
   readonly #frameBytes: number
   #queue: Buffer[] = []
@@ -135,7 +140,7 @@ export class Pacer extends Transform {
     this.#maxFrames = Math.max(this.#leadFrames + 1, Math.ceil((options.maxLeadMs ?? 1000) / frameMs))
     const burst = options.maxBurstMs ?? 200
     if (!(burst > 0) || !Number.isFinite(burst)) throw new AudioFormatError(`Pacer maxBurstMs must be a positive number (got ${burst})`)
-    this.#maxBurst = Math.max(1, Math.floor(burst / frameMs))
+    this.#maxLateMs = Math.max(burst, frameMs)
   }
 
   /** Counters: frames out, silence, underruns, queue depth, drift. */
@@ -198,25 +203,23 @@ export class Pacer extends Transform {
   }
 
   /**
-   * One timer callback: sends every frame whose slot has come (up to the burst bound), then
-   * sleeps until the next slot. Slots are `t0 + n × period` on the monotonic clock.
+   * One timer callback: sends every frame whose slot has come, then sleeps until the next slot.
+   * Slots are `t0 + n × period` on the monotonic clock. No frame leaves more than `maxBurstMs`
+   * after its slot: past that the clock moves instead, so no window of one frame length holds
+   * more than `maxBurstMs / frameMs + 2` frames, even when the process is descheduled mid-burst.
    */
   #tick = (): void => {
     this.#timer = undefined
     if (this.destroyed) return
-    const now = performance.now()
-    let due = Math.floor((now - this.#t0) / this.#period) + 1 - this.#n
-    if (due <= 0) {
-      this.#schedule() // woke before the slot (timers may fire a little early)
-      return
-    }
-    if (due > this.#maxBurst) {
-      // A stall longer than the bound: send the bound now, move the clock by the rest.
-      this.#shift((due - this.#maxBurst) * this.#period)
-      due = this.#maxBurst
-    }
-    let sent = 0
-    for (let i = 0; i < due; i++) {
+    for (;;) {
+      const now = performance.now()
+      let slot = this.#t0 + this.#n * this.#period
+      if (slot > now) break
+      if (now - slot > this.#maxLateMs) {
+        // A stall longer than the bound: move the clock rather than send later still.
+        this.#shift(now - slot - this.#maxLateMs)
+        slot = now - this.#maxLateMs
+      }
       const frame = this.#queue.shift()
       if (frame) {
         this.#inUnderrun = false
@@ -228,10 +231,11 @@ export class Pacer extends Transform {
         done?.()
         return
       } else if (this.#fill) {
-        // Nothing queued: no silence for slots already past; one silence frame for the current one.
-        if (i < due - 1) {
-          this.#shift((due - 1 - i) * this.#period)
-          i = due - 1
+        // Nothing queued: no silence for slots already past; one silence frame for the latest one.
+        const past = Math.floor((now - slot) / this.#period)
+        if (past > 0) {
+          this.#shift(past * this.#period)
+          slot += past * this.#period
         }
         if (!this.#inUnderrun) this.#m.underruns++
         this.#inUnderrun = true
@@ -242,15 +246,19 @@ export class Pacer extends Transform {
         this.#started = false
         return
       }
-      const late = Math.max(0, now - (this.#t0 + this.#n * this.#period))
+      const late = now - slot
       this.#m.lateMs = late
       if (late > this.#m.maxLateMs) this.#m.maxLateMs = late
       if (late > this.#period) this.#m.lateFrames++
       this.#m.framesOut++
       this.#n++
-      sent++
+      // Frames sent within one frame length of wall time: 1 (or 2) on time, more in a catch-up.
+      if (now - this.#burstStart > this.#period) {
+        this.#burstStart = now
+        this.#burst = 0
+      }
+      if (++this.#burst > this.#m.maxBurstFrames) this.#m.maxBurstFrames = this.#burst
     }
-    if (sent > this.#m.maxBurstFrames) this.#m.maxBurstFrames = sent
     this.#schedule()
   }
 

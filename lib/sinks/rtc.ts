@@ -26,9 +26,10 @@ export interface WrtcAudioSinkOptions {
   /** Audio held ahead of the clock before writes wait, ms. @defaultValue `500` */
   maxLeadMs?: number | undefined
   /**
-   * Most audio sent at once when the clock catches up after an event-loop stall, ms. A stall up
-   * to this long is caught up (no drift, nothing dropped); a longer one sends this much and moves
-   * the clock by the rest (`metrics.driftMs`). @defaultValue `200`
+   * The latest a frame may leave after its slot, ms. After an event-loop stall the due frames
+   * leave at once: a stall up to this long is caught up (no drift, nothing dropped); a longer one
+   * moves the clock by the rest (`metrics.driftMs`), so a burst is at most this much audio
+   * (plus two frames) in any 10 ms. @defaultValue `200`
    */
   maxBurstMs?: number | undefined
 }
@@ -78,8 +79,9 @@ abstract class PacedSink extends Writable {
  * with silence on underrun so the track never starves.
  *
  * Under load: every frame is delivered. After an event-loop stall the frames that fell due leave
- * at once, at most `maxBurstMs` (200 ms, 20 calls) of them; a longer stall moves the clock by the
- * rest instead of flooding the receiver's jitter buffer. `metrics` reports `lateFrames`,
+ * at once; no frame leaves more than `maxBurstMs` (200 ms) after its slot, so at most 22 calls
+ * fall in any 10 ms, and a longer stall moves the clock by the rest instead of flooding the
+ * receiver's jitter buffer. `metrics` reports `lateFrames`,
  * `maxLateMs`, `driftMs` and `maxBurstFrames`.
  *
  * @example
