@@ -144,6 +144,14 @@ function sinkTables(si, keep) {
     `CPU per second of audio on an idle machine (process CPU over a play: client, conversion, encoding and voice's player; median and range of ${si.cpuPlays} plays):`,
     '',
     table(['Discord path', 'CPU ms per audio second'], cpuRows),
+    ...(si.stallAfterPlay
+      ? [
+          '',
+          "A 400 ms synchronous stall right after `play()` (voice's player clock in debt before the first frame, as contention causes at random), idle machine:",
+          '',
+          table(['Discord path', 'plays that ended early', 'missed reads'], Object.entries(si.stallAfterPlay).filter(([k]) => keep(k)).map(([k, v]) => [k, `${v.earlyEnds}/${v.plays}`, String(v.missedReads)])),
+        ]
+      : []),
   ]
 }
 

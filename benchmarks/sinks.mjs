@@ -17,6 +17,8 @@
 //   (voice's 20 ms loop); for WebRTC the sink's; for LiveKit the capture time against playout time;
 // - largest burst: most frames handed to the peer within any 10 ms window (WebRTC; 1–2 when the
 //   clock keeps time, more when it catches up after a stall).
+// Stall after play(): each Discord mode plays with a 400 ms synchronous stall right after play(),
+// on the otherwise idle machine: the start-up debt that CPU contention causes at random, on purpose.
 // CPU per audio second of each Discord path is process CPU time (user + system) over a play on an
 // idle machine, median and range of the plays, measured first, before node-webrtc and LiveKit are
 // loaded (their native threads would count too).
@@ -84,7 +86,7 @@ function worstDrift(times, frameMs) {
 }
 
 /** Plays `stream` in a real AudioPlayer until idle; counts the packets it took from the stream. */
-async function play(stream, inputType) {
+async function play(stream, inputType, afterPlay) {
   const player = voice.createAudioPlayer({ behaviors: { noSubscriber: voice.NoSubscriberBehavior.Play } })
   const resource = voice.createAudioResource(stream, { inputType })
   const times = []
@@ -102,6 +104,7 @@ async function play(stream, inputType) {
   }
   const cpu0 = process.cpuUsage()
   player.play(resource)
+  afterPlay?.()
   await voice.entersState(player, voice.AudioPlayerStatus.Playing, 10_000)
   await voice.entersState(player, voice.AudioPlayerStatus.Idle, 60_000)
   const cpu = process.cpuUsage(cpu0)
@@ -111,12 +114,12 @@ async function play(stream, inputType) {
 
 const FRAMES_20 = Math.ceil(AUDIO_MS / 20)
 
-async function discord(mode, lib = ls, c = client) {
+async function discord(mode, lib = ls, c = client, afterPlay = undefined) {
   const pcm = c.pcm(REQ)
   let pcmError
   pcm.on('error', (e) => (pcmError = e.code))
   const d = lib.createDiscordStream(pcm, { mode })
-  const r = await play(d.stream, d.inputType)
+  const r = await play(d.stream, d.inputType, afterPlay)
   const silence = d.metrics.silenceFrames
   const audio = r.packets - silence
   return { ...r, silence, audioFrames: audio, lost: Math.max(0, FRAMES_20 - audio), early: audio < FRAMES_20, error: pcmError }
@@ -150,6 +153,24 @@ const cpuRuns = Object.fromEntries(DISCORD.map(([name]) => [name, []]))
 for (let i = 0; i < CPU_PLAYS; i++) for (const [name, run] of DISCORD) cpuRuns[name].push((await run()).cpuMs / (AUDIO_MS / 1000))
 const cpu = Object.fromEntries(Object.entries(cpuRuns).map(([k, xs]) => [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }]))
 console.error(`sinks: CPU ms per audio second: ${Object.entries(cpu).map(([k, v]) => `${k} ${v.median.toFixed(1)}`).join(', ')}`)
+
+// The mechanism, reproduced on purpose: a 400 ms synchronous stall right after play() puts
+// voice's player clock in debt before the first frame (what CPU contention does at random).
+const stall = () => {
+  const until = performance.now() + 400
+  while (performance.now() < until);
+}
+const stalled = Object.fromEntries(DISCORD.filter(([n]) => !n.startsWith('plain')).map(([name]) => [name, { plays: 0, earlyEnds: 0, missedReads: 0 }]))
+for (let i = 0; i < (QUICK ? 1 : 4); i++) {
+  for (const name of Object.keys(stalled)) {
+    const mode = name.split(' ')[1]
+    const r = name.includes('baseline') ? await discord(mode, baseline, baseClient, stall) : await discord(mode, ls, client, stall)
+    stalled[name].plays++
+    if (r.early) stalled[name].earlyEnds++
+    stalled[name].missedReads += r.nullReads
+  }
+}
+console.error(`sinks: 400 ms stall after play(): ${Object.entries(stalled).map(([k, v]) => `${k} ${v.earlyEnds}/${v.plays} early`).join(', ')}`)
 
 const wrtc = require('@roamhq/wrtc')
 const livekit = await import('@livekit/rtc-node')
@@ -257,6 +278,7 @@ console.log(
       webrtcFramesReceivedByTrackSink: rtcReceived,
       loads,
       cpuMsPerAudioSecond: cpu,
+      stallAfterPlay: stalled,
     },
     null,
     2,
