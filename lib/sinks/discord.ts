@@ -69,8 +69,9 @@ export interface DiscordStreamOptions {
   leadMs?: number | undefined
   /**
    * Most audio buffered ahead of the player, ms; past it writes wait, so backpressure reaches
-   * the TTS socket. Upstream of this buffer the conversion and encoding stages hold up to their
-   * 16 KiB high-water marks of PCM (about 0.3 s at 24 kHz mono), and voice's own transformer
+   * the TTS socket. Upstream of this buffer the decoding and conversion stages hold up to their
+   * high-water marks of PCM each (16 KiB, about 0.3 s at 24 kHz mono, on Node 20; 64 KiB on Node
+   * 22 and later), and voice's own transformer
    * (raw and ogg modes) at most one frame. @defaultValue `1000`
    */
   maxBufferMs?: number | undefined
