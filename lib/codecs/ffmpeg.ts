@@ -232,7 +232,9 @@ export class FfmpegTranscoder extends Duplex {
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const child = this.#child
-    if (child && child.exitCode === null && child.signalCode === null) {
+    // No pid: the spawn failed (ENOENT, EACCES) and its 'error' is still a tick away. Signalling
+    // such a child would be kill(0, sig), which libuv sends to this whole process group.
+    if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       child.stdin.destroy()
       child.stdout.destroy()
       child.kill('SIGTERM')
