@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises'
 import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest } from '../client/request.js'
 import type { RequestIssue } from '../errors.js'
 import { encodeG711 } from '../audio/g711.js'
@@ -371,7 +371,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (res.destroyed) return
         if (Number.isFinite(rtf)) {
           const due = started + stalledMs + sentMs / rtf - performance.now()
-          if (due > 1) await sleep(due)
+          // Behind schedule (a busy machine), catch up without a burst: yield to I/O between
+          // chunks, so a client's close is seen before the next chunk, as a real server sees it.
+          await (due > 1 ? sleep(due) : setImmediateP())
         }
         if (k === faults.errorFrameAt) {
           await send(`data: {"status":"error","message":"Injected synthesis failure"}${eol}${eol}`)

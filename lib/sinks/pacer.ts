@@ -80,6 +80,7 @@ export class Pacer extends Transform {
   #started = false
   #ended = false
   #inUnderrun = false
+  #inTick = false
   #heldWrite: TransformCallback | undefined
   #pending: Buffer | undefined // the part of the current write not framed yet (lead bound)
   #flushed: TransformCallback | undefined
@@ -168,7 +169,14 @@ export class Pacer extends Transform {
       this.#inUnderrun = false
       this.push(frame)
       this.#m.framesOut++
-      this.#feed()
+      // Completing the held write can end the input and run _flush synchronously, inside this
+      // tick: it must not tick again (one frame early, and a second timer chain).
+      this.#inTick = true
+      try {
+        this.#feed()
+      } finally {
+        this.#inTick = false
+      }
     } else if (this.#ended) {
       const done = this.#flushed
       this.#flushed = undefined
@@ -207,7 +215,7 @@ export class Pacer extends Transform {
       this.#flushed = callback
       this.#enqueue(tail)
       if (!this.#started) this.#start()
-      else if (!this.#timer) this.#tick()
+      else if (!this.#timer && !this.#inTick) this.#tick()
     } catch (err) {
       callback(err as Error)
     }
