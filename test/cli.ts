@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderTone } from '../lib/emulator/index.js'
 import { ffprobe } from './fixtures/ffmpeg.js'
+import { ffmpegForLibrary } from './fixtures/tools.js'
 import { decode } from './fixtures/signal.js'
 
 const root = new URL('..', import.meta.url).pathname
 const bin = join(root, 'dist/esm/cli/main.js')
 const dir = mkdtempSync(join(tmpdir(), 'ls-cli-'))
+ffmpegForLibrary() // the CLI's mp3/flac and the transcoding example inherit FFMPEG_PATH when ffmpeg is npm's
 const env = { ...process.env, SMALLEST_API_KEY: '' }
 const run = (args: string[], input?: string) =>
   spawnSync(process.execPath, [bin, ...args], { env, input: input ?? '', cwd: dir, timeout: 30_000 })
