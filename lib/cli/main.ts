@@ -130,8 +130,15 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** The offline speech engine: espeak when installed (or asked for), else the tone engine. */
-async function pickEngine(values: Values): Promise<SpeechEngine> {
+/** What to do for real speech offline: said once, when espeak-ng is missing and no engine was asked for. */
+const ESPEAK_HINT =
+  'lightning-stream: eSpeak NG is not installed, so the emulator speaks with the tone engine (a test tone, not speech). For real speech offline: npm install espeak-ng (GPL-3.0-or-later).'
+
+/**
+ * The offline speech engine: espeak when installed (or asked for), else the tone engine. espeak-ng
+ * is an optional peer (GPL, 18 MB), not installed by default: without it, say so once.
+ */
+async function pickEngine(values: Values, log: (s: string) => void): Promise<SpeechEngine> {
   const wanted = values.engine
   if (wanted !== undefined && wanted !== 'espeak' && wanted !== 'tone') throw new UsageError(`--engine must be espeak or tone (got '${wanted}')`)
   if (wanted === 'tone') return toneEngine
@@ -139,6 +146,8 @@ async function pickEngine(values: Values): Promise<SpeechEngine> {
     return await createEspeakEngine()
   } catch (err) {
     if (wanted === 'espeak') throw err
+    if ((err as { code?: unknown }).code === 'ERR_ESPEAK_MISSING') log(ESPEAK_HINT)
+    else log(`lightning-stream: eSpeak NG could not start (${(err as Error).message}), so the emulator speaks with the tone engine.`)
     return toneEngine
   }
 }
@@ -148,7 +157,7 @@ async function connect(values: Values, log: (s: string) => void): Promise<{ clie
   let apiKey = process.env['SMALLEST_API_KEY'] || undefined
   if (values['api-key-file']) apiKey = readFileSync(values['api-key-file'], 'utf8').trim()
   if (values.local || (!apiKey && !values['base-url'])) {
-    const engine = await pickEngine(values)
+    const engine = await pickEngine(values, log)
     const emulator = await startEmulator({ maxConcurrent: 4, engine })
     const what = engine.name === 'espeak' ? 'eSpeak NG speech' : 'tone engine'
     log(`lightning-stream: ${values.local ? '--local' : 'no SMALLEST_API_KEY'}: using the built-in emulator (${what}) at ${emulator.url}`)
@@ -294,9 +303,9 @@ async function voices(values: Values, log: (s: string) => void): Promise<void> {
   }
 }
 
-async function serve(values: Values): Promise<void> {
+async function serve(values: Values, log: (s: string) => void): Promise<void> {
   const emulator = await startEmulator({
-    engine: await pickEngine(values),
+    engine: await pickEngine(values, log),
     port: num('port', values.port) ?? 8099,
     host: values.host,
     maxConcurrent: num('max-concurrent', values['max-concurrent']),
@@ -362,7 +371,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'say') await say(values, rest, log)
     else if (command === 'voices') await voices(values, log)
-    else if (command === 'serve') await serve(values)
+    else if (command === 'serve') await serve(values, log)
     else throw new UsageError(`unknown command '${command}' (say, serve, voices)`)
     return EXIT.ok
   } catch (err) {
