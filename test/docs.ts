@@ -1,7 +1,9 @@
 // Every code block in a guide (docs/*.md) is an excerpt of a file under examples/ that CI runs
 // (test/cli.ts runs the examples), so the guides cannot drift from working code.
 import t from 'tap'
-import { readdirSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -22,3 +24,44 @@ for (const guide of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.m
     }
   })
 }
+
+/** Splits a shell command line into words: double quotes group, `#` starts a comment. */
+function words(line: string): string[] {
+  const out: string[] = []
+  for (const m of line.replace(/\s+#.*$/, '').matchAll(/"([^"]*)"|(\S+)/g)) out.push(m[1] ?? m[2]!)
+  return out
+}
+
+t.test('README and getting started: every CLI line runs as written (npx lightning-stream, offline)', async (t) => {
+  const docs = ['README.md', 'docs/getting-started.md'].map((f) => readFileSync(join(root, f), 'utf8'))
+  const lines = docs.flatMap((md) => md.split('\n').filter((l) => l.startsWith('npx lightning-stream ') || l.includes('| npx lightning-stream ')))
+  t.ok(lines.length >= 8, `${lines.length} lines`)
+  const bin = join(root, 'dist/esm/cli/main.js')
+  const cwd = mkdtempSync(join(tmpdir(), 'ls-readme-'))
+  const env = { ...process.env, SMALLEST_API_KEY: '' }
+  for (const line of lines) {
+    // `echo "x" | npx lightning-stream … | ffplay …`: stdin from the echo; the player is not run.
+    const parts = line.split(' | ')
+    const echo = parts.length > 1 && parts[0]!.startsWith('echo ') ? words(parts[0]!)[1] : undefined
+    const command = words(parts.find((p) => p.includes('npx lightning-stream'))!)
+    t.same(command.slice(0, 2), ['npx', 'lightning-stream'], line)
+    const args = command.slice(2)
+    if (args[0] === 'serve') {
+      // The server runs until stopped: start it (on a free port), see it answer, stop it.
+      const child = spawn(process.execPath, [bin, ...args.map((a, i) => (args[i - 1] === '--port' ? '0' : a))], { cwd, env })
+      t.teardown(() => {
+        if (child.exitCode === null) child.kill('SIGKILL')
+      })
+      const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
+      t.equal((await fetch(`${url}/waves/v1/health`)).status, 200, `${line.trim()}: answers`)
+      child.kill('SIGTERM')
+      t.equal(await new Promise((r) => child.once('close', r)), 0, 'and stops on SIGTERM')
+      continue
+    }
+    const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, input: echo === undefined ? '' : `${echo}\n`, timeout: 60_000 })
+    t.equal(r.status, 0, `${line.trim()}: ${r.stderr.toString().trim().split('\n').at(-1)}`)
+    const out = args[args.indexOf('-o') + 1]
+    if (args.includes('-o') && out !== '-') t.ok(statSync(join(cwd, out!)).size > 100, `wrote ${out}`)
+    else t.ok(r.stdout.length > 0, 'wrote to stdout')
+  }
+})
