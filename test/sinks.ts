@@ -156,6 +156,9 @@ t.test('sendAudio: streams wav/ogg/mp3 over HTTP; a disconnect aborts synthesis'
     const format = (new URL(q.url!, 'http://x').searchParams.get('f') ?? 'ogg') as 'wav' | 'ogg' | 'mp3'
     sendAudio(res, req, { client, format }).catch(() => {})
   })
+  // No idle timeout: on a busy machine a blocking ffprobe can outlast it, and the next fetch would
+  // reuse a socket the server is closing (ECONNRESET), a keep-alive race, not what is tested here.
+  server.keepAliveTimeout = 0
   t.teardown(() => closeServer(server))
   const base = await listen(server)
   for (const [f, type, codec] of [['wav', 'audio/wav', 'pcm_s16le'], ['ogg', 'audio/ogg', 'opus'], ['mp3', 'audio/mpeg', 'mp3']] as const) {
