@@ -7,6 +7,7 @@ import { renderTone } from '../lib/emulator/index.js'
 import { ffprobe } from './fixtures/ffmpeg.js'
 import { ffmpegForLibrary } from './fixtures/tools.js'
 import { decode } from './fixtures/signal.js'
+import { closed, spawnServer } from './fixtures/helpers.js'
 
 const root = new URL('..', import.meta.url).pathname
 const bin = join(root, 'dist/esm/cli/main.js')
@@ -116,20 +117,18 @@ t.test('voices prints a table and JSON', async (t) => {
 })
 
 t.test('serve runs the emulator until SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--engine', 'tone'], { env, cwd: dir })
-  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
+  const { child, url } = await spawnServer(t, [bin, 'serve', '--port', '0', '--engine', 'tone'], { env, cwd: dir })
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
   const res = await fetch(`${url}/waves/v1/health`)
   t.same(await res.json(), { status: 'ok' })
   child.kill('SIGTERM')
-  t.equal(await new Promise((r) => child.on('close', r)), 0)
+  t.equal(await closed(child), 0)
 
-  const faulty = spawn(process.execPath, [bin, 'serve', '--port', '0', '--engine', 'tone', '--fault', 'fail-status=503,fail-count=5'], { env, cwd: dir })
-  const furl = await new Promise<string>((resolve) => faulty.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
-  const r = await fetch(`${furl}/waves/v1/tts`, { method: 'POST', body: JSON.stringify({ text: 'x', voice_id: 'magnus' }), headers: { 'content-type': 'application/json' } })
+  const faulty = await spawnServer(t, [bin, 'serve', '--port', '0', '--engine', 'tone', '--fault', 'fail-status=503,fail-count=5'], { env, cwd: dir })
+  const r = await fetch(`${faulty.url}/waves/v1/tts`, { method: 'POST', body: JSON.stringify({ text: 'x', voice_id: 'magnus' }), headers: { 'content-type': 'application/json' } })
   t.equal(r.status, 503, '--fault injects into every request')
-  faulty.kill('SIGTERM')
-  await new Promise((r) => faulty.on('close', r))
+  faulty.child.kill('SIGTERM')
+  await closed(faulty.child)
 })
 
 t.test('the errors guide example retries a 503, then reports the cut-off audio', async (t) => {

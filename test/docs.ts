@@ -1,10 +1,11 @@
 // Every code block in a guide (docs/*.md) is an excerpt of a file under examples/ that CI runs
 // (test/cli.ts runs the examples), so the guides cannot drift from working code.
 import t from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { closed, spawnServer } from './fixtures/helpers.js'
 
 const root = new URL('..', import.meta.url).pathname
 const examples = readdirSync(join(root, 'examples')).map((f) => readFileSync(join(root, 'examples', f), 'utf8'))
@@ -48,14 +49,10 @@ t.test('README and getting started: every CLI line runs as written (npx lightnin
     const args = command.slice(2)
     if (args[0] === 'serve') {
       // The server runs until stopped: start it (on a free port), see it answer, stop it.
-      const child = spawn(process.execPath, [bin, ...args.map((a, i) => (args[i - 1] === '--port' ? '0' : a))], { cwd, env })
-      t.teardown(() => {
-        if (child.exitCode === null) child.kill('SIGKILL')
-      })
-      const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
+      const { child, url } = await spawnServer(t, [bin, ...args.map((a, i) => (args[i - 1] === '--port' ? '0' : a))], { cwd, env })
       t.equal((await fetch(`${url}/waves/v1/health`)).status, 200, `${line.trim()}: answers`)
       child.kill('SIGTERM')
-      t.equal(await new Promise((r) => child.once('close', r)), 0, 'and stops on SIGTERM')
+      t.equal(await closed(child), 0, 'and stops on SIGTERM')
       continue
     }
     const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, input: echo === undefined ? '' : `${echo}\n`, timeout: 60_000 })

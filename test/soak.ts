@@ -42,6 +42,7 @@ async function one(client: LightningClient, i: number): Promise<Outcome> {
 
 t.test(`soak: ${SEQUENTIAL} sequential and ${CONCURRENT} concurrent streams with faults and aborts`, async (t) => {
   const emu = await startEmulator({ maxConcurrent: CONCURRENT })
+  t.teardown(() => emu.close()) // idempotent: also closed below, before the handle count
   const baseline = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort()
   // The fault travels with the request (its request_id), so a retry keeps it.
   const dispatcher = new FaultAgent((opts) => {
