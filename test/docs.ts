@@ -2,7 +2,7 @@
 // (test/cli.ts runs the examples), so the guides cannot drift from working code.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { closed, spawnServer } from './fixtures/helpers.js'
@@ -39,6 +39,7 @@ t.test('README and getting started: every CLI line runs as written (npx lightnin
   t.ok(lines.length >= 8, `${lines.length} lines`)
   const bin = join(root, 'dist/esm/cli/main.js')
   const cwd = mkdtempSync(join(tmpdir(), 'ls-readme-'))
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
   const env = { ...process.env, SMALLEST_API_KEY: '' }
   for (const line of lines) {
     // `echo "x" | npx lightning-stream … | ffplay …`: stdin from the echo; the player is not run.

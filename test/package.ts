@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, posix } from 'node:path'
 import { VERSION } from '../lib/index.js'
@@ -50,6 +50,7 @@ t.test('the built package loads by name from CommonJS and ESM, with the emulator
 // linked from this checkout), the way a user's `npm install lightning-stream` lays it out.
 const packed = (JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path)
 const project = mkdtempSync(join(tmpdir(), 'ls-installed-'))
+t.teardown(() => rmSync(project, { recursive: true, force: true }))
 const installed = join(project, 'node_modules', 'lightning-stream')
 for (const file of packed) {
   mkdirSync(dirname(join(installed, file)), { recursive: true })

@@ -4,13 +4,14 @@
 // tools it meant to: the npm fallbacks on the fresh-machine path, the system's on the other.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { describeTools, findTool, requireChromium, requireTool, ToolMissingError, type ToolName } from './fixtures/tools.js'
 
 const root = new URL('..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'ls-tools-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const expected = process.env['TEST_TOOLS_EXPECT']
 
 /** A PATH made of links to everything on this PATH except `hidden`: this machine, without those tools. */
