@@ -30,6 +30,12 @@ export interface PacerOptions {
    * @defaultValue `true`
    */
   fillSilence?: boolean | undefined
+  /**
+   * Pad the short last frame with silence to a whole frame. An Opus encoder after the pacer pads
+   * (and records the true length for the Ogg end granule) itself, so it wants `false`.
+   * @defaultValue `fillSilence`
+   */
+  padLast?: boolean | undefined
 }
 
 /** What a {@link Pacer} has done. */
@@ -94,7 +100,7 @@ export class Pacer extends Transform {
     this.format = { ...options.format }
     this.frameMs = frameMs
     this.#fill = options.fillSilence ?? true
-    this.#framer = createFramer({ format: this.format, frameMs, padLast: this.#fill })
+    this.#framer = createFramer({ format: this.format, frameMs, padLast: options.padLast ?? this.#fill })
     this.#frameBytes = this.#framer.frameBytes
     this.#period = frameMs / rate
     this.#leadFrames = Math.max(1, Math.ceil((options.leadMs ?? 60) / frameMs))
