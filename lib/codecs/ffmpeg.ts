@@ -61,6 +61,12 @@ export interface FfmpegTranscoderOptions {
   ffmpegPath?: string | undefined
   /** Time between SIGTERM and SIGKILL when destroyed, ms. @defaultValue `2000` */
   killGraceMs?: number | undefined
+  /**
+   * How long ffmpeg may keep running after it closed its output, ms. Past it the process is
+   * killed and the stream fails with {@link FfmpegError} (ffmpeg closes its output when it
+   * exits; a process that closes it and goes on is stuck). @defaultValue `500`
+   */
+  exitTimeoutMs?: number | undefined
 }
 
 const MAX_STDERR = 8 * 1024
@@ -140,6 +146,13 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
  * abort, a pipeline failure) sends SIGTERM, then SIGKILL after `killGraceMs`, so no ffmpeg
  * process outlives its pipeline.
  *
+ * ffmpeg may stop reading before the input ends (`-t`, `-frames`, a filter that ends, or a
+ * crash). Once it exits, closes its stdin or closes its output, the rest of the input is read
+ * and discarded ({@link FfmpegTranscoder.discardedBytes} counts it), so the pipeline settles as
+ * soon as the input does: with the output ffmpeg produced when it exited with code 0, with
+ * {@link FfmpegError} otherwise. A process that closes its output and keeps running is killed
+ * after `exitTimeoutMs`, with {@link FfmpegError}.
+ *
  * @example
  * ```ts
  * const pcm = client.pcm(req)
@@ -155,13 +168,26 @@ export class FfmpegTranscoder extends Duplex {
   #stderr = ''
   #exited: Promise<FfmpegExit> | undefined
   #killTimer: NodeJS.Timeout | undefined
+  #exitTimer: NodeJS.Timeout | undefined
   readonly #grace: number
+  readonly #exitTimeout: number
+  /** False once ffmpeg takes no more input: it exited, closed stdin, or closed its output. */
+  #inputOpen = true
+  #pendingWrite: (() => void) | undefined
+  #pendingFinal: (() => void) | undefined
+  #discarded = 0
 
   constructor(options: FfmpegTranscoderOptions) {
     super({ readableObjectMode: false, writableObjectMode: false })
     this.args = ffmpegArgs(options)
     this.ffmpegPath = options.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg'
     this.#grace = options.killGraceMs ?? 2000
+    this.#exitTimeout = options.exitTimeoutMs ?? 500
+  }
+
+  /** Input bytes that ffmpeg never read, because it had exited or stopped reading. */
+  get discardedBytes(): number {
+    return this.#discarded
   }
 
   /** The child's pid, once started. */
@@ -185,17 +211,50 @@ export class FfmpegTranscoder extends Duplex {
     child.stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause()
     })
+    child.once('exit', () => this.#stopInput())
     child.stdout.once('end', () => {
+      // The output is complete: input can no longer change it.
+      this.#stopInput()
+      if (child.exitCode === null && child.signalCode === null) {
+        this.#exitTimer = setTimeout(() => {
+          // Let a pending exit notification arrive first (I/O runs before setImmediate).
+          setImmediate(() => {
+            if (this.destroyed || child.exitCode !== null || child.signalCode !== null) return
+            this.destroy(new FfmpegError(`ffmpeg closed its output but was still running ${this.#exitTimeout} ms later; killed it`, { stderr: this.#stderr }))
+          })
+        }, this.#exitTimeout)
+      }
       void this.#exited?.then(({ code, signal }) => {
+        clearTimeout(this.#exitTimer)
         if (this.destroyed) return
-        if (code === 0) this.push(null)
-        else this.destroy(new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'}`, { exitCode: code, signal, stderr: this.#stderr }))
+        // End the output only once the input side has finished too (the rest of the input is
+        // discarded): a consumer that destroys the stream at its end (a `for await` loop) would
+        // otherwise cut the input side short, and the pipeline would fail with a premature close.
+        if (code === 0) {
+          if (this.writableFinished) this.push(null)
+          else this.once('finish', () => this.push(null))
+        } else this.destroy(new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'}`, { exitCode: code, signal, stderr: this.#stderr }))
       })
     })
-    child.stdin.on('error', () => {
-      // EPIPE when ffmpeg exits early: the exit code and stderr explain it.
-    })
+    // EPIPE when ffmpeg exits early: the exit code and stderr explain it.
+    child.stdin.on('error', () => this.#stopInput())
     return child
+  }
+
+  /**
+   * ffmpeg takes no more input: release a write waiting for `'drain'` (which will never come) and
+   * the final callback, and discard what is buffered and what still arrives.
+   */
+  #stopInput(): void {
+    if (!this.#inputOpen) return
+    this.#inputOpen = false
+    const stdin = this.#child?.stdin
+    if (stdin && !stdin.destroyed) {
+      this.#discarded += stdin.writableLength
+      stdin.destroy()
+    }
+    this.#pendingWrite?.() // each clears itself, so it runs once
+    this.#pendingFinal?.()
   }
 
   /** @internal */
@@ -207,17 +266,44 @@ export class FfmpegTranscoder extends Duplex {
       callback(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
       return
     }
+    if (!this.#inputOpen) {
+      this.#discarded += chunk.length
+      callback()
+      return
+    }
     if (child.stdin.write(chunk)) callback()
-    else child.stdin.once('drain', () => callback())
+    else {
+      const done = () => {
+        if (this.#pendingWrite !== done) return
+        this.#pendingWrite = undefined
+        callback()
+      }
+      this.#pendingWrite = done
+      child.stdin.once('drain', done)
+    }
   }
 
   /** @internal */
   override _final(callback: (error?: Error | null) => void): void {
+    let child: ChildProcessByStdio<Writable, Readable, Readable>
     try {
-      this.#start().stdin.end(callback)
+      child = this.#start()
     } catch (err) {
       callback(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
+      return
     }
+    if (!this.#inputOpen) {
+      callback()
+      return
+    }
+    const done = () => {
+      if (this.#pendingFinal !== done) return
+      this.#pendingFinal = undefined
+      callback()
+    }
+    this.#pendingFinal = done
+    // An EPIPE here is not the stream's error: the exit code and stderr say what happened.
+    child.stdin.end(() => done())
   }
 
   /** @internal */
@@ -231,6 +317,7 @@ export class FfmpegTranscoder extends Duplex {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.#exitTimer)
     const child = this.#child
     if (child && child.exitCode === null && child.signalCode === null) {
       child.stdin.destroy()
