@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { pipeline, type Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
-import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, ProtocolError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
 import { G711Decoder } from '../audio/pcm-stages.js'
 import { TtsTimeline, type TtsMetrics } from '../metrics/metrics.js'
 import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
@@ -422,14 +422,24 @@ export class LightningClient {
     }
   }
 
-  /** The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`). */
+  /**
+   * The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`).
+   * @throws {@link ProtocolError} (`ERR_PROTOCOL`) when the body is not JSON with a `voices` array.
+   */
   async voices(options: CallOptions = {}): Promise<Voice[]> {
     this.#checkKey()
     const { response, release } = await this.#send('GET', '/waves/v1/lightning-v3.1/get_voices', 'application/json', undefined, options.signal)
     try {
-      const json = (await response.body.json()) as { voices?: unknown }
-      if (!Array.isArray(json.voices)) throw new TypeError('voices response has no voices array')
-      return json.voices as Voice[]
+      const text = await response.body.text() // a connection failure here stays ERR_CONNECTION
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch (err) {
+        throw new ProtocolError(`voices response is not JSON (${text.length} characters: ${JSON.stringify(text.slice(0, 60))})`, { cause: err })
+      }
+      const voices = (json as { voices?: unknown } | null)?.voices
+      if (!Array.isArray(voices)) throw new ProtocolError('voices response has no voices array')
+      return voices as Voice[]
     } catch (err) {
       throw toLightningError(err, this.#timeouts)
     } finally {

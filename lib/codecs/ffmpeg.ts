@@ -7,7 +7,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { Duplex } from 'node:stream'
 import type { Readable, Writable } from 'node:stream'
-import { AudioFormatError, LightningStreamError } from '../errors.js'
+import { InvalidOptionError, LightningStreamError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 
 /** Output formats {@link FfmpegTranscoder} knows. */
@@ -93,7 +93,7 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
   let rate: number | undefined
   let channels: number | undefined
   if ('container' in input) {
-    if (!/^[a-z0-9_]+$/.test(input.container)) throw new AudioFormatError(`bad input container '${input.container}'`)
+    if (!/^[a-z0-9_]+$/.test(input.container)) throw new InvalidOptionError('input.container', `must be an ffmpeg demuxer name such as 'mp3' (got '${input.container}')`)
     args.push('-f', input.container, '-i', 'pipe:0')
   } else {
     assertPcmFormat(input, 'FfmpegTranscoder input')
@@ -133,7 +133,7 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
       args.push('-c:a', 'pcm_s16le', '-f', 's16le')
       break
     default:
-      throw new AudioFormatError(`unknown output '${String(options.output)}'`)
+      throw new InvalidOptionError('output', `unknown output '${String(options.output)}'`)
   }
   args.push('-flush_packets', '1', 'pipe:1')
   return args

@@ -1,8 +1,8 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { AudioFormatError } from '../errors.js'
+import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import type { StageStreamOptions } from '../audio/pcm-stages.js'
-import { createOpusEngine, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
+import { createOpusEngine, opusEngineInstalled, OpusEngineMissingError, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
 
 /** Options of {@link OpusEncoder}. */
 export interface OpusEncoderOptions {
@@ -34,7 +34,9 @@ const FRAME_MS = [2.5, 5, 10, 20, 40, 60]
  * `@discordjs/voice` takes as `StreamType.Opus`, and what {@link OggOpusMuxer} wraps into a file.
  *
  * The engine (`@discordjs/opus`, `@evan/opus` or `opusscript`, whichever is installed, fastest
- * first) is created on the first chunk and freed on end and on destroy. Input is re-framed
+ * first) is created on the first chunk and freed on end and on destroy. When none is installed
+ * the constructor throws {@link OpusEngineMissingError} (`ERR_OPUS_ENGINE_MISSING`), before any
+ * audio flows, so a caller can fall back (the CLI encodes with ffmpeg then). Input is re-framed
  * exactly. At the end the encoder's lookahead is flushed: the last partial frame is padded with
  * silence, and more silence frames follow until the packets carry at least `preSkip +` the input
  * length (at 48 kHz), so the last ~6.5 ms of audio (libopus's lookahead, OpusHead's pre-skip)
@@ -73,12 +75,14 @@ export class OpusEncoder extends Transform {
     if (!RATES.includes(f.sampleRate)) throw new AudioFormatError(`Opus encodes 8000, 12000, 16000, 24000 or 48000 Hz (got ${f.sampleRate}); add a Resampler`)
     if (f.channels !== 1 && f.channels !== 2) throw new AudioFormatError(`OpusEncoder takes 1 or 2 channels (got ${f.channels})`)
     const frameMs = options.frameMs ?? 20
-    if (!FRAME_MS.includes(frameMs)) throw new AudioFormatError(`Opus frames are 2.5, 5, 10, 20, 40 or 60 ms (got ${frameMs})`)
+    if (!FRAME_MS.includes(frameMs)) throw new InvalidOptionError('frameMs', `Opus frames are 2.5, 5, 10, 20, 40 or 60 ms (got ${frameMs})`)
     const bitrate = options.bitrate ?? 64000
-    if (!Number.isInteger(bitrate) || bitrate < 500 || bitrate > 512000) throw new AudioFormatError(`bitrate must be 500 to 512000 bit/s (got ${bitrate})`)
+    if (!Number.isInteger(bitrate) || bitrate < 500 || bitrate > 512000) throw new InvalidOptionError('bitrate', `must be an integer from 500 to 512000 bit/s (got ${bitrate})`)
     if (options.complexity !== undefined && (!Number.isInteger(options.complexity) || options.complexity < 0 || options.complexity > 10)) {
-      throw new AudioFormatError(`complexity must be an integer 0–10 (got ${options.complexity})`)
+      throw new InvalidOptionError('complexity', `must be an integer 0–10 (got ${options.complexity})`)
     }
+    const engines = options.engines ?? OPUS_ENGINES
+    if (!engines.some((e) => opusEngineInstalled(e))) throw new OpusEngineMissingError([...engines])
     this.format = { ...f }
     this.frameSamples = (f.sampleRate * frameMs) / 1000
     this.#options = options

@@ -5,7 +5,7 @@
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { AudioFormatError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 
@@ -96,7 +96,7 @@ export class Pacer extends Transform {
     assertPcmFormat(options.format, 'Pacer format')
     const frameMs = options.frameMs ?? 20
     const rate = options.rate ?? 1
-    if (!(rate > 0) || !Number.isFinite(rate)) throw new AudioFormatError(`Pacer rate must be a positive number (got ${rate})`)
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new InvalidOptionError('rate', `must be a positive number (got ${rate})`)
     this.format = { ...options.format }
     this.frameMs = frameMs
     this.#fill = options.fillSilence ?? true
