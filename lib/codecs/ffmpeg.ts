@@ -57,6 +57,14 @@ export interface FfmpegTranscoderOptions {
   bitrate?: number | undefined
   /** Extra arguments inserted before the output (e.g. `['-af', 'volume=0.5']`). */
   extraArgs?: string[] | undefined
+  /**
+   * Write the output to this file instead of the readable side. ffmpeg can then seek back and
+   * finalize the header (FLAC's sample count, MP3's Xing/LAME frame count and gapless info),
+   * which it cannot do on a pipe. The stream's input side finishes only when ffmpeg has exited
+   * (with {@link FfmpegError} on a non-zero exit), so `pipeline()` resolves once the file is
+   * complete; the readable side ends empty. An existing file is overwritten.
+   */
+  outputPath?: string | undefined
   /** ffmpeg binary. @defaultValue `process.env.FFMPEG_PATH`, else `'ffmpeg'` on PATH */
   ffmpegPath?: string | undefined
   /** Time between SIGTERM and SIGKILL when destroyed, ms. @defaultValue `2000` */
@@ -135,7 +143,8 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
     default:
       throw new InvalidOptionError('output', `unknown output '${String(options.output)}'`)
   }
-  args.push('-flush_packets', '1', 'pipe:1')
+  if (options.outputPath !== undefined) args.push('-y', options.outputPath)
+  else args.push('-flush_packets', '1', 'pipe:1')
   return args
 }
 
@@ -171,6 +180,7 @@ export class FfmpegTranscoder extends Duplex {
   #exitTimer: NodeJS.Timeout | undefined
   readonly #grace: number
   readonly #exitTimeout: number
+  readonly #toFile: boolean
   /** False once ffmpeg takes no more input: it exited, closed stdin, or closed its output. */
   #inputOpen = true
   #pendingWrite: (() => void) | undefined
@@ -183,6 +193,7 @@ export class FfmpegTranscoder extends Duplex {
     this.ffmpegPath = options.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg'
     this.#grace = options.killGraceMs ?? 2000
     this.#exitTimeout = options.exitTimeoutMs ?? 500
+    this.#toFile = options.outputPath !== undefined
   }
 
   /** Input bytes that ffmpeg never read, because it had exited or stopped reading. */
@@ -233,12 +244,17 @@ export class FfmpegTranscoder extends Duplex {
         if (code === 0) {
           if (this.writableFinished) this.push(null)
           else this.once('finish', () => this.push(null))
-        } else this.destroy(new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'}`, { exitCode: code, signal, stderr: this.#stderr }))
+        } else this.destroy(this.#exitError(code, signal))
       })
     })
     // EPIPE when ffmpeg exits early: the exit code and stderr explain it.
     child.stdin.on('error', () => this.#stopInput())
     return child
+  }
+
+  #exitError(code: number | null, signal: NodeJS.Signals | null): FfmpegError {
+    const tail = this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'
+    return new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${tail}`, { exitCode: code, signal, stderr: this.#stderr })
   }
 
   /**
@@ -293,13 +309,19 @@ export class FfmpegTranscoder extends Duplex {
       return
     }
     if (!this.#inputOpen) {
-      callback()
+      if (this.#toFile) void this.#exited?.then(({ code, signal }) => callback(code === 0 ? null : this.#exitError(code, signal)))
+      else callback()
       return
     }
     const done = () => {
       if (this.#pendingFinal !== done) return
       this.#pendingFinal = undefined
-      callback()
+      if (!this.#toFile) {
+        callback()
+        return
+      }
+      // Writing a file: the input side is finished only when ffmpeg has written and closed it.
+      void this.#exited?.then(({ code, signal }) => callback(code === 0 ? null : this.#exitError(code, signal)))
     }
     this.#pendingFinal = done
     // An EPIPE here is not the stream's error: the exit code and stderr say what happened.
