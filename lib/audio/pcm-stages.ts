@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream'
-import { AudioFormatError, InvalidOptionError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from './format.js'
 import { createChannelMixer, createFramer, decodeG711, type ChannelMixerOptions, type FramerOptions } from './pcm-ops.js'
 
