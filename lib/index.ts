@@ -61,7 +61,7 @@ export {
   type PcmFormat,
 } from './audio/format.js'
 export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'
-export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult } from './audio/wav-encoder.js'
+export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult, type WriteWavFileOptions } from './audio/wav-encoder.js'
 export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
 export { Resampler, type ResamplerStreamOptions } from './audio/resampler.js'
 export {

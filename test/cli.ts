@@ -23,7 +23,7 @@ t.test('say writes an exact WAV file offline through the emulator', async (t) =>
   t.equal(r.status, 0, r.stderr.toString())
   const stderr = r.stderr.toString()
   t.match(stderr, /using the built-in emulator \(tone engine\)/)
-  t.match(stderr, /1\.68 s of speech as wav \(24000 Hz mono s16le\), first audio after \d+ ms/)
+  t.match(stderr, /1\.68 s of tone \(the emulator's test signal, not speech\) as wav \(24000 Hz mono s16le\), first audio after \d+ ms/)
   const wav = readFileSync(out)
   const pcm = renderTone({ text: 'Hello from lightning stream.', voice_id: 'magnus', sample_rate: 24000 })
   t.equal(wav.readUInt32LE(4), 36 + pcm.length, 'RIFF size patched')

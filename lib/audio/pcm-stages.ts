@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream'
-import { AudioFormatError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from './format.js'
 import { createChannelMixer, createFramer, decodeG711, type ChannelMixerOptions, type FramerOptions } from './pcm-ops.js'
 
@@ -106,7 +106,7 @@ export class G711Decoder extends Transform {
   readonly format: PcmFormat
   constructor(options: G711DecoderOptions) {
     super({ ...options.streamOptions, objectMode: false })
-    if (options.law !== 'ulaw' && options.law !== 'alaw') throw new AudioFormatError(`G711Decoder law must be 'ulaw' or 'alaw' (got ${String(options.law)})`)
+    if (options.law !== 'ulaw' && options.law !== 'alaw') throw new InvalidOptionError('law', `must be 'ulaw' or 'alaw' (got ${String(options.law)})`)
     this.#law = options.law
     this.format = { sampleRate: options.sampleRate ?? 8000, channels: 1, encoding: 's16le' }
     assertPcmFormat(this.format, 'G711Decoder format')

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { pipeline, type Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
-import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, ProtocolError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
 import { G711Decoder } from '../audio/pcm-stages.js'
 import { TtsTimeline, type TtsMetrics } from '../metrics/metrics.js'
 import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
@@ -14,6 +14,31 @@ import { Semaphore } from './semaphore.js'
 import { isRetryable, resolveRetry, retryDelay, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TtsSource, type TtsResponseInfo } from './tts-source.js'
+import { parseWavHeader, WAV_UNKNOWN_SIZE } from '../audio/wav-header.js'
+
+/**
+ * Reads a sync response body. A RIFF body whose header declares its size is complete at that
+ * size: reading stops there (and the body is released) even if the server keeps the response
+ * open. Other bodies end with the response.
+ */
+async function readAudioBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  let expected = Infinity
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer)
+    size += (chunk as Buffer).length
+    if (expected === Infinity && size >= 44) {
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      const info = parseWavHeader(head.subarray(0, Math.min(head.length, 4096)))
+      if (info) expected = info.dataSize !== WAV_UNKNOWN_SIZE ? info.dataOffset + info.dataSize : Number.MAX_SAFE_INTEGER
+      else if (head.length >= 4096 || head.toString('latin1', 0, 4) !== 'RIFF') expected = Number.MAX_SAFE_INTEGER
+    }
+    if (size >= expected) break // the for-await exit destroys the body: the socket closes if still open
+  }
+  const audio = Buffer.concat(chunks, size)
+  return size > expected ? audio.subarray(0, expected) : audio
+}
 
 /** The vendor's API host. */
 export const DEFAULT_BASE_URL = 'https://api.smallest.ai'
@@ -348,6 +373,8 @@ export class LightningClient {
     const source = this.#stream(body, options, true, timeline)
     const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure, timeline })
     const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
+    // The terminator ends the request at once, even when the server keeps the response open.
+    decoder.once('done', () => source.complete())
     source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
     source.on('retry', (info: RetryInfo) => last.emit('retry', info))
     // Errors travel down: pipeline destroys the last stage with the first error, and destroying
@@ -376,7 +403,7 @@ export class LightningClient {
     this.#checkKey()
     const { response, release } = await this.#send('POST', '/waves/v1/tts', 'audio/wav', body, options.signal)
     try {
-      const audio = Buffer.from(await response.body.arrayBuffer())
+      const audio = body.output_format === 'wav' ? await readAudioBody(response.body) : Buffer.from(await response.body.arrayBuffer())
       const headers = flatHeaders(response.headers)
       const encoding = body.output_format === 'pcm' || body.output_format === 'wav' ? 's16le' : body.output_format
       return {
@@ -395,14 +422,24 @@ export class LightningClient {
     }
   }
 
-  /** The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`). */
+  /**
+   * The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`).
+   * @throws {@link ProtocolError} (`ERR_PROTOCOL`) when the body is not JSON with a `voices` array.
+   */
   async voices(options: CallOptions = {}): Promise<Voice[]> {
     this.#checkKey()
     const { response, release } = await this.#send('GET', '/waves/v1/lightning-v3.1/get_voices', 'application/json', undefined, options.signal)
     try {
-      const json = (await response.body.json()) as { voices?: unknown }
-      if (!Array.isArray(json.voices)) throw new TypeError('voices response has no voices array')
-      return json.voices as Voice[]
+      const text = await response.body.text() // a connection failure here stays ERR_CONNECTION
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch (err) {
+        throw new ProtocolError(`voices response is not JSON (${text.length} characters: ${JSON.stringify(text.slice(0, 60))})`, { cause: err })
+      }
+      const voices = (json as { voices?: unknown } | null)?.voices
+      if (!Array.isArray(voices)) throw new ProtocolError('voices response has no voices array')
+      return voices as Voice[]
     } catch (err) {
       throw toLightningError(err, this.#timeouts)
     } finally {

@@ -67,6 +67,7 @@ export class TtsSource extends Readable {
   #lastData = 0
   #onAbort: (() => void) | undefined
   #failure: LightningStreamError | undefined
+  #completed = false
   /** Response details, once headers arrived. */
   response: TtsResponseInfo | undefined
 
@@ -90,9 +91,33 @@ export class TtsSource extends Readable {
     return this.#failure
   }
 
+  /**
+   * The response is complete: the `done: true` terminator frame arrived. Ends this stream now and
+   * releases the request at once: the HTTP body (which closes the socket when the server keeps
+   * the response open after the terminator; a response that already ended keeps its socket for
+   * reuse) and the concurrency slot, so the next request does not wait for the server to hang up
+   * or for the idle timeout. Bytes after the terminator are not read. Idempotent.
+   * `LightningClient.pcm()` calls it when its decoder sees the terminator.
+   */
+  complete(): void {
+    if (this.destroyed || this.#completed || this.#failure) return
+    this.#completed = true
+    if (this.#timer) clearTimeout(this.#timer)
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    const body = this.#body
+    if (body && !body.readableEnded) body.destroy()
+    this.#release?.()
+    this.push(null)
+  }
+
+  /** True once {@link TtsSource.complete} ended the stream at the terminator. */
+  get completed(): boolean {
+    return this.#completed
+  }
+
   /** Fails now, or (deferFailure, after body bytes arrived) ends cleanly keeping the error. */
   #fail(err: LightningStreamError): void {
-    if (this.destroyed || this.#failure) return
+    if (this.destroyed || this.#failure || this.#completed) return
     if (this.#init.deferFailure && this.#bytesRead + (this.#body?.readableLength ?? 0) > 0) {
       this.#failure = err
       if (this.#idleTimer) clearTimeout(this.#idleTimer)
@@ -166,7 +191,7 @@ export class TtsSource extends Readable {
     body.on('readable', () => this.#drain())
     body.on('end', () => {
       if (this.#idleTimer) clearTimeout(this.#idleTimer)
-      if (!this.#failure) this.push(null)
+      if (!this.#failure && !this.#completed) this.push(null)
     })
     body.on('error', (err) => this.#fail(toLightningError(err, this.#init.timeouts)))
     this.emit('response', this.response)
@@ -175,7 +200,7 @@ export class TtsSource extends Readable {
 
   #drain(): void {
     const body = this.#body
-    if (!body || this.destroyed || this.#failure) return
+    if (!body || this.destroyed || this.#failure || this.#completed) return
     while (this.#wantMore) {
       // read() with no size returns everything buffered as one Buffer; take at most one
       // high-water mark at a time so no stage downstream is handed more than it asked for.
@@ -200,7 +225,7 @@ export class TtsSource extends Readable {
     const wait = Math.max(1, this.#lastData + idle - performance.now())
     this.#idleTimer = setTimeout(() => {
       const body = this.#body
-      if (!body || this.destroyed || this.#failure || body.readableEnded) return
+      if (!body || this.destroyed || this.#failure || this.#completed || body.readableEnded) return
       const starving = this.#wantMore && body.readableLength === 0
       if (starving && performance.now() - this.#lastData >= idle) this.#fail(new TimeoutError('idle', idle))
       else {

@@ -1,8 +1,8 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { AudioFormatError } from '../errors.js'
+import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import type { StageStreamOptions } from '../audio/pcm-stages.js'
-import { createOpusEngine, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
+import { createOpusEngine, opusEngineInstalled, OpusEngineMissingError, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
 
 /** Options of {@link OpusEncoder}. */
 export interface OpusEncoderOptions {
@@ -34,9 +34,19 @@ const FRAME_MS = [2.5, 5, 10, 20, 40, 60]
  * `@discordjs/voice` takes as `StreamType.Opus`, and what {@link OggOpusMuxer} wraps into a file.
  *
  * The engine (`@discordjs/opus`, `@evan/opus` or `opusscript`, whichever is installed, fastest
- * first) is created on the first chunk and freed on end and on destroy. Input is re-framed
- * exactly; the last partial frame is padded with silence, and {@link OpusEncoder.inputSamples}
- * records the true length so the Ogg muxer trims the padding off again.
+ * first) is created on the first chunk and freed on end and on destroy. When none is installed
+ * the constructor throws {@link OpusEngineMissingError} (`ERR_OPUS_ENGINE_MISSING`), before any
+ * audio flows, so a caller can fall back (the CLI encodes with ffmpeg then). Input is re-framed
+ * exactly. At the end the encoder's lookahead is flushed: the last partial frame is padded with
+ * silence, and more silence frames follow until the packets carry at least `preSkip +` the input
+ * length (at 48 kHz), so the last ~6.5 ms of audio (libopus's lookahead, OpusHead's pre-skip)
+ * is not left inside the encoder. {@link OpusEncoder.inputSamples} records the true length so
+ * the Ogg muxer's end granule (RFC 7845 §4) trims the padding off again: a decoder that honours
+ * pre-skip and end trimming (ffmpeg, libopusfile, browsers) plays exactly the input.
+ *
+ * As raw packets (Discord's `StreamType.Opus`, which has no granule), the stream starts with
+ * `preSkip` samples of encoder delay and the last packet holds the end of the audio followed by
+ * silence: at most `preSkip` samples (6.5 ms) plus one frame more than the input.
  *
  * @example
  * ```ts
@@ -55,6 +65,7 @@ export class OpusEncoder extends Transform {
   #engine: Promise<OpusEngine> | undefined
   #resolved: OpusEngine | undefined
   #inputBytes = 0
+  #packets = 0
 
   constructor(options: OpusEncoderOptions) {
     super({ ...options.streamOptions, readableObjectMode: true, writableObjectMode: false })
@@ -64,12 +75,14 @@ export class OpusEncoder extends Transform {
     if (!RATES.includes(f.sampleRate)) throw new AudioFormatError(`Opus encodes 8000, 12000, 16000, 24000 or 48000 Hz (got ${f.sampleRate}); add a Resampler`)
     if (f.channels !== 1 && f.channels !== 2) throw new AudioFormatError(`OpusEncoder takes 1 or 2 channels (got ${f.channels})`)
     const frameMs = options.frameMs ?? 20
-    if (!FRAME_MS.includes(frameMs)) throw new AudioFormatError(`Opus frames are 2.5, 5, 10, 20, 40 or 60 ms (got ${frameMs})`)
+    if (!FRAME_MS.includes(frameMs)) throw new InvalidOptionError('frameMs', `Opus frames are 2.5, 5, 10, 20, 40 or 60 ms (got ${frameMs})`)
     const bitrate = options.bitrate ?? 64000
-    if (!Number.isInteger(bitrate) || bitrate < 500 || bitrate > 512000) throw new AudioFormatError(`bitrate must be 500 to 512000 bit/s (got ${bitrate})`)
+    if (!Number.isInteger(bitrate) || bitrate < 500 || bitrate > 512000) throw new InvalidOptionError('bitrate', `must be an integer from 500 to 512000 bit/s (got ${bitrate})`)
     if (options.complexity !== undefined && (!Number.isInteger(options.complexity) || options.complexity < 0 || options.complexity > 10)) {
-      throw new AudioFormatError(`complexity must be an integer 0–10 (got ${options.complexity})`)
+      throw new InvalidOptionError('complexity', `must be an integer 0–10 (got ${options.complexity})`)
     }
+    const engines = options.engines ?? OPUS_ENGINES
+    if (!engines.some((e) => opusEngineInstalled(e))) throw new OpusEngineMissingError([...engines])
     this.format = { ...f }
     this.frameSamples = (f.sampleRate * frameMs) / 1000
     this.#options = options
@@ -84,6 +97,11 @@ export class OpusEncoder extends Transform {
   /** Encoder lookahead at 48 kHz (OpusHead's pre-skip), once the engine exists. */
   get preSkip(): number | undefined {
     return this.#resolved?.preSkip
+  }
+
+  /** Opus packets emitted so far (including the padded last frame and the lookahead flush). */
+  get packets(): number {
+    return this.#packets
   }
 
   /** Samples per channel received so far, at 48 kHz: the true length before padding. */
@@ -127,10 +145,14 @@ export class OpusEncoder extends Transform {
         return
       }
       this.push(engine.encode(Buffer.concat([this.#tail, chunk.subarray(0, need)]), this.frameSamples))
+      this.#packets++
       this.#tail = null
       off = need
     }
-    for (; off + fb <= chunk.length; off += fb) this.push(engine.encode(chunk.subarray(off, off + fb), this.frameSamples))
+    for (; off + fb <= chunk.length; off += fb) {
+      this.push(engine.encode(chunk.subarray(off, off + fb), this.frameSamples))
+      this.#packets++
+    }
     if (off < chunk.length) this.#tail = Buffer.from(chunk.subarray(off)) // the caller may reuse its chunk
   }
 
@@ -160,7 +182,19 @@ export class OpusEncoder extends Transform {
             const last = Buffer.alloc(this.#frameBytes) // the last partial frame, padded with silence
             tail.copy(last)
             this.push(engine.encode(last, this.frameSamples))
+            this.#packets++
             this.#tail = null
+          }
+          // Flush the lookahead: the encoder outputs each sample `preSkip` samples late, so the
+          // packets must carry preSkip + input samples before the end granule can point at the
+          // last input sample (RFC 7845 §4: the final granule must not exceed what was carried).
+          if (this.#packets > 0) {
+            const frame48 = this.frameSamples * (48000 / this.format.sampleRate)
+            const silence = Buffer.alloc(this.#frameBytes)
+            while (this.#packets * frame48 < engine.preSkip + this.inputSamples) {
+              this.push(engine.encode(silence, this.frameSamples))
+              this.#packets++
+            }
           }
           engine.free()
           callback()

@@ -32,8 +32,14 @@ export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: 'opus', raw: 'ra
 /** Options of {@link createDiscordStream}. */
 export interface DiscordStreamOptions {
   /**
-   * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice.
-   * `'raw'`: 48 kHz stereo s16le; voice encodes it. `'ogg'`: an Ogg Opus byte stream.
+   * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice. Raw packets
+   * carry no length or pre-skip: decoded, they start with the encoder's 312-sample (6.5 ms) delay,
+   * and after the packet holding the last, silence-padded frame comes one more packet that flushes
+   * the encoder's lookahead, so it carries the last 6.5 ms of the audio and then silence. Voice
+   * plays the whole input, 6.5 ms late, followed by 13.5 to 33.5 ms of silence.
+   * `'raw'`: 48 kHz stereo s16le; voice encodes it. The last frame is padded to 20 ms with silence.
+   * `'ogg'`: an Ogg Opus byte stream whose pre-skip and end granule make it decode to exactly the
+   * input (converted to 48 kHz stereo), plus any silence the pacer filled in during stalls.
    */
   mode?: DiscordMode | undefined
   /** With a request as input: the client that synthesises it. */
@@ -83,7 +89,9 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
     if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
     pcm = options.client.pcm(input, { signal: options.signal })
   } else pcm = input
-  const pacer = new Pacer({ format: DISCORD_FORMAT, frameMs: 20, leadMs: options.leadMs ?? 100, fillSilence: true })
+  // In 'ogg' mode the encoder pads the last frame itself and the end granule trims it off, so the
+  // file decodes to exactly the input; raw and opus modes hand voice whole 20 ms frames.
+  const pacer = new Pacer({ format: DISCORD_FORMAT, frameMs: 20, leadMs: options.leadMs ?? 100, fillSilence: true, padLast: mode !== 'ogg' })
   const stages: Transform[] = [...convertPcm(pcm.format, DISCORD_FORMAT), pacer]
   if (mode !== 'raw') {
     const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: 20, bitrate: options.bitrate })

@@ -5,7 +5,7 @@
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { AudioFormatError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 
@@ -30,6 +30,12 @@ export interface PacerOptions {
    * @defaultValue `true`
    */
   fillSilence?: boolean | undefined
+  /**
+   * Pad the short last frame with silence to a whole frame. An Opus encoder after the pacer pads
+   * (and records the true length for the Ogg end granule) itself, so it wants `false`.
+   * @defaultValue `fillSilence`
+   */
+  padLast?: boolean | undefined
 }
 
 /** What a {@link Pacer} has done. */
@@ -91,11 +97,11 @@ export class Pacer extends Transform {
     assertPcmFormat(options.format, 'Pacer format')
     const frameMs = options.frameMs ?? 20
     const rate = options.rate ?? 1
-    if (!(rate > 0) || !Number.isFinite(rate)) throw new AudioFormatError(`Pacer rate must be a positive number (got ${rate})`)
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new InvalidOptionError('rate', `must be a positive number (got ${rate})`)
     this.format = { ...options.format }
     this.frameMs = frameMs
     this.#fill = options.fillSilence ?? true
-    this.#framer = createFramer({ format: this.format, frameMs, padLast: this.#fill })
+    this.#framer = createFramer({ format: this.format, frameMs, padLast: options.padLast ?? this.#fill })
     this.#frameBytes = this.#framer.frameBytes
     this.#period = frameMs / rate
     this.#leadFrames = Math.max(1, Math.ceil((options.leadMs ?? 60) / frameMs))

@@ -10,7 +10,7 @@
  */
 import { StringDecoder } from 'node:string_decoder'
 import { createParser, ParseError, type EventSourceMessage } from 'eventsource-parser'
-import { SseParseError } from '../errors.js'
+import { InvalidOptionError, SseParseError } from '../errors.js'
 
 /** One Server-Sent Event. */
 export interface SseEvent {
@@ -50,7 +50,7 @@ export interface SseDecoder {
 export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
   if (!Number.isInteger(maxEventSize) || maxEventSize < 64) {
-    throw new SseParseError(`maxEventSize must be an integer ≥ 64 (got ${String(maxEventSize)})`)
+    throw new InvalidOptionError('maxEventSize', `must be an integer ≥ 64 (got ${String(maxEventSize)})`)
   }
   const text = new StringDecoder('utf8')
   let out: SseEvent[] = []
@@ -73,6 +73,11 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       if (err.type === 'max-buffer-size-exceeded') failure = err
     },
   })
+  // eventsource-parser strips a leading "ï»¿" (U+00EF U+00BB U+00BF, the BOM's bytes read as
+  // Latin-1) from its first feed, so the three characters would vanish only when they arrive in
+  // one chunk. The BOM is handled above on the decoded text (U+FEFF); spend the parser's
+  // first-feed check on an empty string so its output never depends on chunking.
+  parser.feed('')
 
   const take = (): SseEvent[] => {
     if (failure) {
