@@ -20,6 +20,9 @@ import { collectBytes, splitEvery } from './fixtures/helpers.js'
 import { ffmpeg } from './fixtures/ffmpeg.js'
 import { bestLag, channelOf, chirpPcm, decodeOggOpus, demuxOggOpus } from './fixtures/ogg-opus.js'
 import { checkLengths, dir, encodeOgg, mono24, range, stereo48 } from './fixtures/opus-lengths.js'
+import { ffmpegForLibrary } from './fixtures/tools.js'
+
+ffmpegForLibrary() // the library's FfmpegTranscoder gets the ffmpeg the tests found (FFMPEG_PATH when it is npm's)
 
 const report = await opusEngineReport()
 const engines = (Object.keys(report) as OpusEngineName[]).filter((e) => report[e] === 'ok')
