@@ -164,6 +164,9 @@ export function segmentedPcm(ctx: StreamTextContext, body: ResolvedTtsRequest, o
   const { text, ...base } = body
   const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
   const stream = segmented(ctx, format, base, { ...o, targetChars: o.targetChars ?? TARGET_SEGMENT_CHARS, signal: options.signal })
-  stream.end(text)
+  // On the next tick, so the caller's 'segment' and 'response' listeners are in place first.
+  process.nextTick(() => {
+    if (!stream.destroyed) stream.end(text)
+  })
   return stream
 }

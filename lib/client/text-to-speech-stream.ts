@@ -162,6 +162,14 @@ export class TextToSpeechStream extends Duplex {
     return this.#delivered(this.#pushedBytes)
   }
 
+  /**
+   * PCM received and not yet handed downstream, bytes. The network is paused above
+   * `highWaterMark` (64 KiB), so this stays below it plus one socket read (64 KiB of frames).
+   */
+  get bufferedBytes(): number {
+    return this.#queued
+  }
+
   /** The stream's timeline and totals so far (also emitted as `'metrics'` on close). */
   get metrics(): TextToSpeechMetrics {
     const m = this.#marks

@@ -122,7 +122,10 @@ export interface WordTimestamp {
   start: number
   /** End, seconds. */
   end: number
-  /** 0-based index of the word in the stream. */
+  /**
+   * 0-based index of the word in this stream (from {@link parseWsFrame}: the frame's `id`, which
+   * the vendor restarts per request; `TextToSpeechStream` numbers words across the whole stream).
+   */
   index: number
 }
 

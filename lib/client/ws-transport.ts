@@ -165,6 +165,7 @@ export class WsTransport implements SynthesisTransport {
   #lastChunkAt = -Infinity
   #lastSentAt = 0
   #frames = 0
+  #wordIndex = 0
   #sockets = 0
   #offsetSeconds = 0
   #idleTimer: NodeJS.Timeout | undefined
@@ -394,9 +395,10 @@ export class WsTransport implements SynthesisTransport {
         this.#hooks.audio(frame.audio)
         break
       case 'word': {
+        // The vendor's `id` restarts per request; the stream numbers its words itself.
         const w = frame.word
         const o = this.#offsetSeconds
-        this.#hooks.word({ ...w, start: w.start + o, end: w.end + o })
+        this.#hooks.word({ word: w.word, start: w.start + o, end: w.end + o, index: this.#wordIndex++ })
         break
       }
       case 'complete':
@@ -410,8 +412,9 @@ export class WsTransport implements SynthesisTransport {
         }
         break
       case 'error': {
+        // The server's idle timeout says itself that nothing was in flight for its whole period.
         const idle = /inactivity|timed out/i.test(frame.message ?? '')
-        if (idle && !this.#owed()) {
+        if (idle && !this.#owed(false)) {
           this.#retire(ws)
           break
         }
@@ -426,9 +429,12 @@ export class WsTransport implements SynthesisTransport {
     this.#armIdle()
   }
 
-  /** Audio or text the current socket still owes. */
-  #owed(): boolean {
-    return this.#ended || this.#awaitingAudio || this.#unflushed || performance.now() - this.#lastChunkAt < QUIET_MS
+  /**
+   * Audio or text the current socket still owes: the end or a flush awaits audio, text sent since
+   * the last flush is unspoken, or (with `recent`) audio arrived within {@link QUIET_MS}.
+   */
+  #owed(recent = true): boolean {
+    return this.#ended || this.#awaitingAudio || this.#unflushed || (recent && performance.now() - this.#lastChunkAt < QUIET_MS)
   }
 
   /** Lets a socket go between utterances; the next text reconnects. */

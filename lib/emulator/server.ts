@@ -162,7 +162,8 @@ export interface Emulator {
   readonly stats: EmulatorStats
   /**
    * Emits `'request-closed'` with `{ at, completed }` (`at` from `performance.now()`) when a
-   * synthesis request's connection closes, for measuring abort latency.
+   * synthesis request's connection closes, for measuring abort latency (WebSocket sessions add
+   * `route: 'websocket'`), and `'ws-message'` with each parsed WebSocket client message.
    */
   readonly events: EventEmitter
   /** Stops listening and closes every open connection. Idempotent. */

@@ -160,7 +160,7 @@ class Session {
   #wordId = 0
   #requestId = `task_${randomUUID()}`
   #tone: ToneRenderer | undefined
-  #audioSeconds = 0 // audio sent in this synthesis, for word times of non-tone engines
+  #audioSamples = 0 // audio sent in this synthesis, for word times
   #idleTimer: NodeJS.Timeout | undefined
   #flushTimer: NodeJS.Timeout | undefined
   #completed = false
@@ -229,6 +229,7 @@ class Session {
     }
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return this.#error('Message must be a JSON object.', '400', 1007)
     const m = msg as Record<string, unknown>
+    this.#ctx.events.emit('ws-message', m)
     const { continue: cont, flush, max_buffer_flush_ms: mbf, complete_backoff_ms: cb, output_format: _of, ...fields } = m
     const raw = typeof fields['text'] === 'string' ? (fields['text'] as string) : undefined
     const issues = checkTtsRequest({ ...fields, text: raw !== undefined && raw.trim() === '' ? '-' : fields['text'] }, { unknownFields: 'strip' })
@@ -248,7 +249,7 @@ class Session {
       this.#requestId = `task_${randomUUID()}`
       this.#tone = undefined
       this.#wordId = 0
-      this.#audioSeconds = 0
+      this.#audioSamples = 0
     }
     const config = { ...REQUEST_DEFAULTS, sample_rate: 44100, ...fields, text: '' } as ResolvedTtsRequest
     this.#config = config
@@ -345,18 +346,19 @@ class Session {
       if (delay) await sleep(delay)
     }
     const rate = config.sample_rate
-    const base = this.#audioSeconds
+    const base = this.#audioSamples
     let pcm: Buffer
-    let secondsPerChar: number
+    let samplesPerChar: number
     if (ctx.engine.name === 'tone') {
       this.#tone ??= createToneRenderer(config)
       pcm = this.#tone.render(text)
-      secondsPerChar = this.#tone.segmentSamples / rate
+      samplesPerChar = this.#tone.segmentSamples
     } else {
       pcm = await ctx.engine.render({ ...config, text })
-      secondsPerChar = pcm.length / 2 / rate / ([...text].length || 1)
+      samplesPerChar = pcm.length / 2 / ([...text].length || 1)
     }
-    let words = wordSpans(text).map((w) => ({ word: w.word, start: base + w.from * secondsPerChar, end: base + w.to * secondsPerChar }))
+    // Times from sample counts, so the tone engine's are exactly `toneWords`' (chars × samples / rate).
+    let words = wordSpans(text).map((w) => ({ word: w.word, start: (base + w.from * samplesPerChar) / rate, end: (base + w.to * samplesPerChar) / rate }))
     if (!config.word_timestamps) words = []
     const bytesPerChunk = ctx.chunkBytes ?? Math.max(2, Math.round((rate * (ctx.chunkMs ?? 20)) / 1000) * 2)
     const started = performance.now()
@@ -372,7 +374,7 @@ class Session {
         if (this.#closed) return
       }
       const k = this.#chunkIndex++
-      const chunkEnd = base + (off + chunk.length) / 2 / rate
+      const chunkEnd = (base + (off + chunk.length) / 2) / rate
       // Words that start within this chunk go just before it.
       while (w < words.length && (words[w] as { start: number }).start < chunkEnd) {
         const word = words[w++] as { word: string; start: number; end: number }
@@ -400,7 +402,7 @@ class Session {
       }
       if (k === faults.stallAfterChunk) await sleep(faults.stallMs ?? 1000)
     }
-    this.#audioSeconds = base + pcm.length / 2 / rate
+    this.#audioSamples = base + pcm.length / 2
   }
 }
 
