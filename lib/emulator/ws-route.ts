@@ -164,6 +164,7 @@ class Session {
   #idleTimer: NodeJS.Timeout | undefined
   #flushTimer: NodeJS.Timeout | undefined
   #completed = false
+  #ids: Record<string, string> = {} // external ids, sticky for the synthesis once sent
 
   constructor(ws: WebSocket, ctx: WsRouteContext, key: string, faults: EmulatorFaults, timeoutS: number) {
     this.#ws = ws
@@ -247,12 +248,15 @@ class Session {
       this.#holding = true
       this.#completed = false
       this.#requestId = `task_${randomUUID()}`
+      this.#ids = {}
       this.#tone = undefined
       this.#wordId = 0
       this.#audioSamples = 0
     }
     const config = { ...REQUEST_DEFAULTS, sample_rate: 44100, ...fields, text: '' } as ResolvedTtsRequest
     this.#config = config
+    if (typeof fields['session_id'] === 'string') this.#ids['external_session_id'] = fields['session_id']
+    if (typeof fields['request_id'] === 'string') this.#ids['external_request_id'] = fields['request_id']
     if (raw && raw.trim()) this.#buffer += raw
     const final = cont !== true
     if (flush === true || final) this.#cut(final, typeof cb === 'number' ? cb : 4000)
@@ -329,11 +333,7 @@ class Session {
   }
 
   #external(): Record<string, unknown> {
-    const c = this.#config as ResolvedTtsRequest | undefined
-    const out: Record<string, unknown> = {}
-    if (c?.session_id) out['external_session_id'] = c.session_id
-    if (c?.request_id) out['external_request_id'] = c.request_id
-    return out
+    return { ...this.#ids }
   }
 
   async #synthesise(group: Group): Promise<void> {
