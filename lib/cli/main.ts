@@ -21,6 +21,9 @@ import type { Duplex } from 'node:stream'
 import { LightningStreamError } from '../errors.js'
 import { parseFaultHeader, startEmulator, toneEngine, type Emulator, type SpeechEngine } from '../emulator/server.js'
 import { createEspeakEngine } from '../emulator/espeak.js'
+import { findPlayer, NO_PLAYER_HELP, playerArgs, startPlayer, type Player } from './player.js'
+import { openSpeech } from './say-stream.js'
+import { resolveStreamTextRequest } from '../client/ws-protocol.js'
 import { VERSION } from '../version.js'
 
 /** Exit codes, documented in `--help` and the README. */
@@ -31,12 +34,17 @@ class UsageError extends Error {}
 const HELP = `lightning-stream ${VERSION}: Smallest.ai Lightning v3.1 text-to-speech from the command line
 
 Usage:
-  lightning-stream say [text] -o FILE [options]   speak text (or stdin) into a file or stdout
+  lightning-stream say [text] [-o FILE] [options] speak text (or stdin) into a file, stdout, or the speakers
   lightning-stream serve [--port N]               run the local Lightning emulator
   lightning-stream voices [--json]                list voices
 
 say options:
-  -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout
+  -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout;
+                         without -o, plays through ffplay, paplay, aplay or afplay
+      --stream           read stdin as it arrives and speak each sentence as soon as it is
+                         complete (the WebSocket route), e.g. from a language model's output
+      --words            print word timestamps (start and end, seconds) to stderr
+      --words-json FILE  write word timestamps to a JSON file
   -f, --format FMT       wav | ogg | mp3 | flac | pcm, for stdout (default wav)
       --voice ID         voice id (default magnus)
       --model NAME       lightning_v3.1 | lightning_v3.1_pro
@@ -81,6 +89,8 @@ Examples:
   lightning-stream say "Hello from Lightning." -o hello.wav
   lightning-stream say "Small file for a chat app." -o hi.ogg --bitrate 32000
   echo "Piped text." | lightning-stream say -o - --format pcm | ffplay -f s16le -ar 24000 -ac 1 -
+  some-llm-cli | lightning-stream say --stream -o - | ffplay -nodisp -autoexit -
+  lightning-stream say "Heard it?" --words
   lightning-stream serve --port 8099 --realtime-factor 3
 `
 
@@ -106,6 +116,9 @@ const OPTIONS = {
   channels: { type: 'string' },
   bitrate: { type: 'string' },
   stats: { type: 'boolean' },
+  stream: { type: 'boolean' },
+  words: { type: 'boolean' },
+  'words-json': { type: 'string' },
   engine: { type: 'string' },
   fault: { type: 'string' },
   json: { type: 'boolean' },
@@ -207,14 +220,17 @@ function printStats(m: TtsMetrics): void {
 }
 
 async function say(values: Values, positionals: string[], log: (s: string) => void): Promise<void> {
-  const output = values.output
-  if (!output) throw new UsageError('say needs -o FILE (or -o - for stdout)')
-  const kind = (output === '-' ? (values.format ?? 'wav') : extname(output).slice(1).toLowerCase()) as Kind
+  // Without -o, play through the default audio device (issue 15, player.ts).
+  const player = values.output === undefined ? findPlayer() : undefined
+  if (values.output === undefined && !player) throw new UsageError(NO_PLAYER_HELP)
+  const output = values.output ?? '-'
+  const kind = (player ? (player.name === 'paplay' || player.name === 'aplay' ? 'pcm' : 'wav') : output === '-' ? (values.format ?? 'wav') : extname(output).slice(1).toLowerCase()) as Kind
   if (!KINDS.includes(kind)) {
     throw new UsageError(`unsupported output '${output === '-' ? values.format : output}': use .wav .ogg .opus .mp3 .flac or .pcm (or -o - with --format)`)
   }
   let text = positionals.join(' ')
-  if (!text || text === '-') {
+  if (text === '-') text = ''
+  if (!text && !values.stream) {
     if (process.stdin.isTTY) throw new UsageError('no text: pass it as an argument or on stdin')
     text = await readStdin()
   }
@@ -228,7 +244,11 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
     session_id: values['session-id'],
     request_id: values['request-id'],
   }
-  resolveTtsRequest(request) // a bad field is a usage error before anything starts
+  // A bad field is a usage error before anything starts (--stream: the text comes later).
+  if (values.stream) {
+    const { text: _text, output_format: _format, ...fields } = request
+    resolveStreamTextRequest(fields)
+  } else resolveTtsRequest(request)
   const rate = num('rate', values.rate)
   const channels = num('channels', values.channels)
   const bitrate = num('bitrate', values.bitrate)
@@ -236,8 +256,10 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
   const { client, emulator } = await connect(values, log)
   const started = performance.now()
   let progress: NodeJS.Timeout | undefined
+  let playing: Player | undefined
   try {
-    const pcm = client.pcm(request)
+    const speech = openSpeech(client, request, values, text.trim()) // --stream, --words (say-stream.ts)
+    const pcm = speech?.pcm ?? client.pcm(request)
     const opus = kind === 'ogg' || kind === 'opus'
     const opusRates = [8000, 12000, 16000, 24000, 48000]
     const targetRate = rate ?? (opus && !opusRates.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
@@ -251,12 +273,19 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
       }, 200)
       progress.unref()
     }
-    if (output !== '-' && kind === 'wav') {
+    if (player) {
+      if (player.name === 'afplay') throw new UsageError('afplay cannot read a pipe: use -o out.wav and play the file')
+      playing = startPlayer(player, target)
+      log(`lightning-stream: playing through ${player.name} (${playerArgs(player.name, target).input}); use -o FILE to write a file`)
+      await pipeline([pcm, ...shaping, ...(await encoders(kind, target, bitrate, log)), playing.stdin])
+      await playing.done
+    } else if (output !== '-' && kind === 'wav') {
       await writeWavFile(output, pcm, target, shaping)
     } else {
       const sink = output === '-' ? process.stdout : createWriteStream(output)
       await pipeline([pcm, ...shaping, ...(await encoders(kind, target, bitrate, log)), sink])
     }
+    await speech?.finish()
     if (progress) {
       clearInterval(progress)
       process.stderr.write('\r\x1b[K')
@@ -265,12 +294,13 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
     const seconds = m.audioMs / 1000
     const wall = (performance.now() - started) / 1000
     log(
-      `lightning-stream: ${output === '-' ? 'stdout' : output}: ${seconds.toFixed(2)} s of speech as ${kind} (${describeFormat(target)})` +
+      `lightning-stream: ${player ? player.name : output === '-' ? 'stdout' : output}: ${seconds.toFixed(2)} s of speech as ${kind} (${describeFormat(target)})` +
         `, first audio after ${(m.firstPcmByte ?? 0).toFixed(0)} ms, ${(seconds / wall).toFixed(1)}× realtime`,
     )
     if (values.stats) printStats(m)
   } finally {
     if (progress) clearInterval(progress)
+    if (playing && playing.child.exitCode === null && playing.child.signalCode === null) playing.child.kill('SIGTERM')
     await client.close()
     await emulator?.close()
   }
