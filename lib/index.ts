@@ -26,7 +26,7 @@ export {
 } from './client/client.js'
 export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
 export { TextToSpeechStream, PCM_HIGH_WATER, PCM_LOW_WATER, type TextToSpeechMetrics, type TextToSpeechStreamOptions } from './client/text-to-speech-stream.js'
-export type { StreamTextOptions, PcmOptions } from './client/stream-text.js'
+export type { StreamTextOptions, PcmOptions, SegmentOptions } from './client/stream-text.js'
 export { resolveStreamTextRequest, type StreamTextRequest, type ResolvedStreamTextRequest, type WordTimestamp } from './client/ws-protocol.js'
 export type { SegmentInfo } from './client/segmented-source.js'
 export {
@@ -40,6 +40,7 @@ export {
   type SentenceSegmenterOptions,
   type SegmentTextOptions,
   type MergeOptions,
+  type AbbreviationList,
 } from './text/sentence-segmenter.js'
 export { isRetryable, resolveRetry, retryAfterMs, retryDelay, RETRY_STATUSES, type RetryInfo, type RetryOptions, type RetryPolicy } from './client/retry.js'
 export {
@@ -141,5 +142,6 @@ export {
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'
+export { PlayedWords, playheadOf, type Playhead, type PlayheadSink, type PlayedWordsOptions } from './sinks/played-words.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

@@ -54,7 +54,17 @@ export interface PcmOptions {
    * whole text. `false` sends the text as one request; an object sets the segmenter's limits.
    * @defaultValue `true`
    */
-  segment?: boolean | { maxChars?: number | undefined; targetChars?: number | undefined; prefetch?: number | undefined } | undefined
+  segment?: boolean | SegmentOptions | undefined
+}
+
+/** The segmenter's limits for `pcm()` on long text. */
+export interface SegmentOptions {
+  /** Longest request, characters; text up to this length is sent whole. @defaultValue `250` */
+  maxChars?: number | undefined
+  /** Short sentences are merged up to this length, characters. @defaultValue `140` */
+  targetChars?: number | undefined
+  /** Segments requested ahead of the one being read. @defaultValue `1` */
+  prefetch?: number | undefined
 }
 
 /** What the client gives the assembly. @internal */

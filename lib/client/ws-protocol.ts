@@ -123,8 +123,8 @@ export interface WordTimestamp {
   /** End, seconds. */
   end: number
   /**
-   * 0-based index of the word in this stream (from {@link parseWsFrame}: the frame's `id`, which
-   * the vendor restarts per request; `TextToSpeechStream` numbers words across the whole stream).
+   * 0-based index of the word in this stream (the vendor's `id` restarts per request;
+   * `TextToSpeechStream` numbers words across the whole stream).
    */
   index: number
 }

@@ -37,12 +37,19 @@ export const MAX_SEGMENT_CHARS = 250
 /** Short sentences are merged into one request up to this length (see {@link MAX_SEGMENT_CHARS}). */
 export const TARGET_SEGMENT_CHARS = 140
 
+/** The shape of {@link ABBREVIATIONS}. */
+export interface AbbreviationList {
+  /** Words (without their period) after which a period never ends a sentence: `Dr`, `e.g`, `vs`, … */
+  readonly titles: readonly string[]
+  /** Words after which a period ends no sentence when a digit follows: `No. 5`, `Fig. 3`. */
+  readonly beforeNumber: readonly string[]
+}
+
 /**
  * Words that end with a period without ending a sentence. `titles` never end one; `beforeNumber`
- * only when a digit follows (`No. 5`, but "The answer is No." ends). Matching is case-sensitive
- * for titles and for the words before numbers.
+ * only when a digit follows (`No. 5`, but "The answer is No." ends). Matching is case-sensitive.
  */
-export const ABBREVIATIONS: { readonly titles: readonly string[]; readonly beforeNumber: readonly string[] } = {
+export const ABBREVIATIONS: AbbreviationList = {
   titles: [
     'Mr', 'Mrs', 'Ms', 'Mx', 'Dr', 'Prof', 'Sr', 'Jr', 'St', 'Mt', 'Ft', 'Gen', 'Col', 'Lt', 'Sgt', 'Capt', 'Cmdr', 'Adm',
     'Gov', 'Sen', 'Rep', 'Rev', 'Hon', 'Pres', 'Supt', 'Messrs', 'Mme', 'Mlle', 'vs', 'e.g', 'i.e', 'cf', 'approx', 'ca',
