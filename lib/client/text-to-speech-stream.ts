@@ -17,6 +17,8 @@ import type { WordTimestamp } from './ws-protocol.js'
 export const PCM_HIGH_WATER = 64 * 1024
 /** The socket is resumed once the PCM held falls below this, bytes. */
 export const PCM_LOW_WATER = 16 * 1024
+/** Most PCM handed downstream per read, bytes. */
+const READ_BATCH = 16 * 1024
 
 const FLUSH = Symbol('flush')
 
@@ -301,20 +303,30 @@ export class TextToSpeechStream extends Duplex {
     if (this.#wantRead || this.#queue.length === 0) this.#drain()
   }
 
-  /** Hands one chunk downstream, or ends / fails once the queue is empty. */
+  /**
+   * Hands queued chunks downstream, up to {@link READ_BATCH} bytes per read; once the queue is
+   * empty, ends (after `complete`) or fails (after a failure). With `highWaterMark` 0, `_read` is
+   * only called when the consumer has taken everything pushed before, so an error never overtakes
+   * audio that arrived before it.
+   */
   #drain(): void {
-    const chunk = this.#queue.shift()
-    if (chunk) {
+    let batch = 0
+    while (batch < READ_BATCH) {
+      const chunk = this.#queue.shift()
+      if (!chunk) break
       this.#wantRead = false
       this.#queued -= chunk.length
       this.#pushedBytes += chunk.length
+      batch += chunk.length
       this.#mark('firstPcmByte')
       this.#marks.lastPcmByte = performance.now() - this.#start
+      this.push(chunk)
+    }
+    if (batch) {
       if (this.#paused && this.#queued < this.#low && !this.#failure) {
         this.#paused = false
         this.#transport.resume()
       }
-      this.push(chunk)
       return
     }
     if (this.#failure) {

@@ -22,7 +22,8 @@ export type Playhead = () => number
 
 /** A sink that {@link playheadOf} can read. */
 export type PlayheadSink =
-  | { readonly metrics: { framesOut: number; silenceFrames: number }; readonly pacer?: { frameMs: number } }
+  | { readonly metrics: { framesOut: number; silenceFrames: number } }
+  | { readonly metrics: { framesOut: number; silenceFrames: number }; readonly pacer: { readonly frameMs: number } }
   | { readonly framesCaptured: number }
 
 /** Options of {@link PlayedWords}. */
@@ -39,7 +40,7 @@ export interface PlayedWordsOptions {
  */
 export function playheadOf(sink: PlayheadSink, frameMs = 10, queuedMs?: () => number): Playhead {
   if ('framesCaptured' in sink) return () => Math.max(0, sink.framesCaptured * frameMs - (queuedMs?.() ?? 0))
-  const ms = sink.pacer?.frameMs ?? frameMs
+  const ms = 'pacer' in sink ? sink.pacer.frameMs : frameMs
   return () => (sink.metrics.framesOut - sink.metrics.silenceFrames) * ms
 }
 
