@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { inspect } from 'node:util'
 import {
   AbortError,
   ApiError,
@@ -407,8 +408,17 @@ t.test('barge-in: destroy() closes the socket at once, at most one more frame re
     t.ok(frames.length <= bargedAt + 1, `${how}: ${frames.length} frames reached the sink after barge-in at frame ${bargedAt}`)
     if (how === 'signal') t.ok(err instanceof AbortError)
     t.match(await closed, { completed: false }, 'the server saw the socket close before complete')
-    await until(() => emu.stats.active === 0)
+    await until(() => emu.stats.active === 0 && emu.stats.connections === 0)
     t.equal(client.queue.active, 0)
+  }
+})
+
+t.test('the API key appears nowhere: inspect, errors, metrics', async (t) => {
+  const { client } = await setup(t, { faults: { failStatus: 401 } })
+  const tts = client.streamText(req)
+  const err = await errorOf(() => pipeline(Readable.from(['Secret?']), tts, collector().writable))
+  for (const text of [inspect(tts, { depth: 5, showHidden: true }), JSON.stringify(err), inspect(err, { depth: 5 }), JSON.stringify(tts.metrics)]) {
+    t.notMatch(text, KEY)
   }
 })
 
