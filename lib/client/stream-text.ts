@@ -9,14 +9,12 @@ import type { Readable } from 'node:stream'
 import { InvalidOptionError, InvalidRequestError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { MAX_SEGMENT_CHARS, TARGET_SEGMENT_CHARS } from '../text/sentence-segmenter.js'
-import type { RetryPolicy } from './retry.js'
-import type { Semaphore } from './semaphore.js'
 import type { ResolvedTtsRequest, TtsRequest } from './request.js'
 import { SegmentedTransport } from './segmented-source.js'
 import { TextToSpeechStream, type TextToSpeechStreamOptions } from './text-to-speech-stream.js'
 import type { TtsResponseInfo } from './tts-source.js'
 import { resolveStreamTextRequest, type StreamTextRequest } from './ws-protocol.js'
-import { WsTransport } from './ws-transport.js'
+import { WsTransport, type ClientConnection } from './ws-transport.js'
 
 /** Options of `LightningClient.streamText()`. */
 export interface StreamTextOptions extends TextToSpeechStreamOptions {
@@ -68,12 +66,7 @@ export interface SegmentOptions {
 }
 
 /** What the client gives the assembly. @internal */
-export interface StreamTextContext {
-  baseUrl: string
-  headers: () => Record<string, string>
-  slots: Semaphore
-  retry: RetryPolicy
-  timeouts: { connect: number; idle: number }
+export interface StreamTextContext extends ClientConnection {
   maxConcurrent: number
   /** `pcm()` with segmentation off. */
   pcm: (request: TtsRequest, signal: AbortSignal) => Readable

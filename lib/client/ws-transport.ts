@@ -96,13 +96,17 @@ export interface SynthesisTransport {
   close(): void
 }
 
-/** Everything the WebSocket transport needs from the client. @internal */
-export interface WsTransportInit {
+/** What a connection needs from the client (never the key itself: a header function). @internal */
+export interface ClientConnection {
   baseUrl: string
   headers: () => Record<string, string>
   slots: Semaphore
   retry: RetryPolicy
   timeouts: { connect: number; idle: number }
+}
+
+/** Everything the WebSocket transport needs. @internal */
+export interface WsTransportInit extends ClientConnection {
   config: ResolvedStreamTextRequest
   /** Flush at every sentence end the segmenter decides. */
   autoFlush: boolean
