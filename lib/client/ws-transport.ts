@@ -470,14 +470,15 @@ export class WsTransport implements SynthesisTransport {
     this.#idleTimer = undefined
     if (this.#closed || !this.#ws || this.#paused) return
     if (!this.#awaitingAudio && !this.#ended) return
-    const idle = this.#init.timeouts.idle
+    // After the end of input the server waits complete_backoff_ms after the last chunk: not a stall.
+    const idle = this.#init.timeouts.idle + (this.#ended ? this.#init.config.complete_backoff_ms : 0)
     const since = Math.max(this.#lastFrameAt, this.#owedSince)
     const wait = Math.max(1, since + idle - performance.now())
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined
       if (this.#closed || this.#paused || (!this.#awaitingAudio && !this.#ended)) return
       if (performance.now() - Math.max(this.#lastFrameAt, this.#owedSince) >= idle) {
-        const err = new TimeoutError('idle', idle, { delivered: this.#hooks.received() })
+        const err = new TimeoutError('idle', this.#init.timeouts.idle, { delivered: this.#hooks.received() })
         this.#fail(err)
       } else this.#armIdle()
     }, wait)
