@@ -17,8 +17,6 @@ import type { WordTimestamp } from './ws-protocol.js'
 export const PCM_HIGH_WATER = 64 * 1024
 /** The socket is resumed once the PCM held falls below this, bytes. */
 export const PCM_LOW_WATER = 16 * 1024
-/** Most PCM handed downstream per read, bytes. */
-const READ_BATCH = 16 * 1024
 
 const FLUSH = Symbol('flush')
 
@@ -304,29 +302,26 @@ export class TextToSpeechStream extends Duplex {
   }
 
   /**
-   * Hands queued chunks downstream, up to {@link READ_BATCH} bytes per read; once the queue is
-   * empty, ends (after `complete`) or fails (after a failure). With `highWaterMark` 0, `_read` is
-   * only called when the consumer has taken everything pushed before, so an error never overtakes
-   * audio that arrived before it.
+   * Hands one queued chunk downstream per read; once the queue is empty, ends (after `complete`)
+   * or fails (after a failure). With `highWaterMark` 0, `_read` is only called when the consumer
+   * has taken the chunk before, so an error never overtakes audio that arrived before it, and
+   * after `destroy()` no chunk is left inside the stream to reach the sink. (Pushing batches
+   * instead let up to 16 KiB through after a barge-in on a busy host: they sit in the Readable's
+   * buffer, which `destroy()` does not stop `pipe()` from emitting.)
    */
   #drain(): void {
-    let batch = 0
-    while (batch < READ_BATCH) {
-      const chunk = this.#queue.shift()
-      if (!chunk) break
+    const chunk = this.#queue.shift()
+    if (chunk) {
       this.#wantRead = false
       this.#queued -= chunk.length
       this.#pushedBytes += chunk.length
-      batch += chunk.length
       this.#mark('firstPcmByte')
       this.#marks.lastPcmByte = performance.now() - this.#start
-      this.push(chunk)
-    }
-    if (batch) {
       if (this.#paused && this.#queued < this.#low && !this.#failure) {
         this.#paused = false
         this.#transport.resume()
       }
+      this.push(chunk)
       return
     }
     if (this.#failure) {
