@@ -240,7 +240,7 @@ t.test('faults give coded errors with delivered', async (t) => {
     t.equal(err['code'], 'ERR_FRAME_INVALID_JSON')
   })
   t.test('stall longer than timeouts.idle while audio is owed → TimeoutError (idle)', async (t) => {
-    const { err, audio } = await failing(t, { faults: { stallAfterChunk: 1, stallMs: 1500 } }, undefined, { timeouts: { idle: 300 } })
+    const { err, audio } = await failing(t, { faults: { stallAfterChunk: 1, stallMs: 4000 } }, undefined, { timeouts: { idle: 1000 } })
     t.ok(err instanceof TimeoutError)
     t.equal(err['phase'], 'idle')
     t.equal(audio.length, 2 * CHUNK)
@@ -293,14 +293,14 @@ t.test('recoveries', async (t) => {
 })
 
 t.test('a pause in the model output is not an error; the idle timeout runs only while audio is owed', async (t) => {
-  const { client } = await setup(t, {}, { timeouts: { idle: 150 } })
+  const { client } = await setup(t, {}, { timeouts: { idle: 1000 } })
   const tts = client.streamText(req, { keepAliveMs: false })
   const sink = collector()
   const done = pipeline(tts, sink.writable)
   tts.pushText('Thinking')
-  await sleep(500) // text sent, no flush: no audio is owed
+  await sleep(1300) // text sent, no flush: no audio is owed
   tts.pushText(' aloud. Then')
-  await sleep(500) // the first sentence was flushed and spoken; the rest waits for more text
+  await sleep(1300) // the first sentence was flushed and spoken; the rest waits for more text
   tts.end(' more.')
   await done
   t.ok(sink.audio().equals(tone('Thinking aloud. Then more.')))
@@ -371,7 +371,8 @@ t.test('the concurrency limiter counts open syntheses: a second stream waits for
 
 t.test('backpressure: a slow reader pauses the socket; PCM held stays bounded', async (t) => {
   const { client, emu } = await setup(t)
-  const text = 'Backpressure all the way to the server. '.repeat(25).trim() // ~60 s of audio, ~3.8 MB of frames
+  // ~240 s of audio, ~15 MB of frames: well past what the loopback socket buffers absorb (~3.8 MB here).
+  const text = 'Backpressure all the way to the server. '.repeat(100).trim()
   const tts = client.streamText(req, { highWaterMark: 32 * 1024 })
   tts.end(text)
   await until(() => emu.stats.blockedWrites > 0, 20_000)
@@ -384,7 +385,8 @@ t.test('backpressure: a slow reader pauses the socket; PCM held stays bounded', 
 
 t.test('barge-in: destroy() closes the socket at once, at most one more frame reaches the sink, the slot is freed', async (t) => {
   for (const how of ['destroy', 'signal'] as const) {
-    const { client, emu } = await setup(t, { realtimeFactor: 10 })
+    // The server stalls after chunk 8, so it cannot finish before the barge-in at frame 5, however busy the host.
+    const { client, emu } = await setup(t, { faults: { stallAfterChunk: 8, stallMs: 5000 } })
     const ac = new AbortController()
     const tts = client.streamText(req, { signal: ac.signal })
     const frames: number[] = []
