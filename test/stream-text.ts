@@ -293,8 +293,8 @@ t.test('recoveries', async (t) => {
 })
 
 t.test('a pause in the model output is not an error; the idle timeout runs only while audio is owed', async (t) => {
-  const { client } = await setup(t, {}, { timeouts: { idle: 1000 } })
-  const tts = client.streamText(req, { keepAliveMs: false })
+  const { client, emu } = await setup(t, {}, { timeouts: { idle: 1000 } })
+  const tts = client.streamText(req, { keepAliveMs: 300 })
   const sink = collector()
   const done = pipeline(tts, sink.writable)
   tts.pushText('Thinking')
@@ -304,6 +304,21 @@ t.test('a pause in the model output is not an error; the idle timeout runs only 
   tts.end(' more.')
   await done
   t.ok(sink.audio().equals(tone('Thinking aloud. Then more.')))
+  t.equal(emu.stats.requests, 1, 'one socket: the keep-alive held it through the pauses')
+})
+
+t.test("the server's idle timeout in the middle of a sentence: a new socket at once, the unfinished sentence sent again", async (t) => {
+  const { client, emu, messages } = await setup(t, {}, { timeouts: { idle: 1000 } })
+  const tts = client.streamText(req, { keepAliveMs: false })
+  const sink = collector()
+  const done = pipeline(tts, sink.writable)
+  tts.pushText('Thinking')
+  await until(() => emu.stats.requests === 2, 5000) // the server timed out after 1 s; the client reconnected at once
+  tts.end(' aloud.')
+  await done
+  t.ok(sink.audio().equals(tone('Thinking aloud.')), 'nothing lost, nothing doubled')
+  t.equal(messages.filter((m) => m['text'] === 'Thinking').length, 2, 'sent on both sockets')
+  t.equal(tts.metrics.reconnects, 1)
 })
 
 t.test("keep-alive keeps the socket through a pause longer than the server's idle timeout", async (t) => {

@@ -22,10 +22,12 @@
  * - Keep-alive: when nothing was sent for `keepAliveMs` (default half the server's idle timeout),
  *   a one-space `continue` message is sent, so a model that thinks for a while does not lose the
  *   socket to the server's idle timeout.
- * - A socket lost while audio is owed, while text sent since the last flush is unspoken, or within
- *   {@link QUIET_MS} of the last audio frame fails the stream ({@link StreamTruncatedError}). Lost
- *   otherwise (between utterances: the server's idle timeout, a proxy closing a quiet socket),
- *   it is reopened lazily at the next text. The vendor's clock restarts on the new socket, so word
+ * - A socket lost while audio is owed or within {@link QUIET_MS} of the last audio frame fails the
+ *   stream ({@link StreamTruncatedError}). Lost otherwise (between utterances: the server's idle
+ *   timeout, a proxy closing a quiet socket), it is reopened lazily at the next text; text of an
+ *   unfinished sentence that it held (sent since the last flush, so never synthesised) is sent
+ *   again on a new socket at once. With `max_buffer_flush_ms` set the server may have spoken part
+ *   of it, so that case fails instead. The vendor's clock restarts on the new socket, so word
  *   times are offset by the audio delivered before it.
  * - `close()` (barge-in) terminates the TCP connection at once, without a closing handshake.
  *
@@ -163,6 +165,8 @@ export class WsTransport implements SynthesisTransport {
   #received = 0
   #decided = 0
   #unflushed = false
+  /** Text sent since the last flush: never synthesised, so it can be sent again on a new socket. */
+  #unspoken: string[] = []
   #awaitingAudio = false
   #owedSince = 0
   #lastFrameAt = 0
@@ -271,9 +275,13 @@ export class WsTransport implements SynthesisTransport {
   }
 
   #send(kind: 'text' | 'flush' | 'end' | 'keepalive', text = ''): void {
-    if (kind === 'text') this.#unflushed = true
+    if (kind === 'text') {
+      this.#unflushed = true
+      this.#unspoken.push(text)
+    }
     if (kind === 'flush' || kind === 'end') {
       this.#unflushed = false
+      this.#unspoken = []
       this.#awaitingAudio = true
       this.#owedSince = performance.now()
     }
@@ -364,6 +372,8 @@ export class WsTransport implements SynthesisTransport {
     const out = this.#outbox
     this.#outbox = []
     this.#lastSentAt = performance.now()
+    // A flush or end queued while connecting is owed from now, when it is actually sent.
+    if (out.length) this.#owedSince = this.#lastSentAt
     for (const msg of out) ws.send(msg)
     this.#hooks.mark('requestSent')
     this.#armIdle()
@@ -438,10 +448,21 @@ export class WsTransport implements SynthesisTransport {
    * the last flush is unspoken, or (with `recent`) audio arrived within {@link QUIET_MS}.
    */
   #owed(recent = true): boolean {
-    return this.#ended || this.#awaitingAudio || this.#unflushed || (recent && performance.now() - this.#lastChunkAt < QUIET_MS)
+    return this.#ended || this.#awaitingAudio || (this.#unflushed && !this.#replayable()) || (recent && performance.now() - this.#lastChunkAt < QUIET_MS)
   }
 
-  /** Lets a socket go between utterances; the next text reconnects. */
+  /**
+   * Text sent since the last flush can be sent again on a new socket when the server could not
+   * have synthesised any of it: no time-based flushing (`max_buffer_flush_ms` unset or 0).
+   */
+  #replayable(): boolean {
+    return !this.#init.config.max_buffer_flush_ms
+  }
+
+  /**
+   * Lets a socket go between utterances. The next text reconnects; text of an unfinished sentence
+   * that the lost socket held (never synthesised) is sent again on a new socket at once.
+   */
   #retire(ws: WebSocket): void {
     if (ws !== this.#ws) return
     this.#ws = undefined
@@ -450,6 +471,10 @@ export class WsTransport implements SynthesisTransport {
     ws.close()
     if (this.#idleTimer) clearTimeout(this.#idleTimer)
     this.#idleTimer = undefined
+    if (this.#unspoken.length && !this.#closed) {
+      this.#outbox = [...this.#unspoken.map((t) => wsMessage(this.#init.config, 'text', t)), ...this.#outbox]
+      if (!this.#connecting) this.#connecting = this.#connect().finally(() => (this.#connecting = undefined))
+    }
   }
 
   #onClose(ws: WebSocket): void {
