@@ -142,6 +142,16 @@ export {
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'
-export { PlayedWords, playheadOf, type Playhead, type PlayheadSink, type PlayedWordsOptions } from './sinks/played-words.js'
+export {
+  PlayedWords,
+  playheadOf,
+  type Playhead,
+  type PlayheadSink,
+  type PlayedWordsOptions,
+  type PacedFrameCounts,
+  type PacedSinkLike,
+  type PacedStreamLike,
+  type CapturingSinkLike,
+} from './sinks/played-words.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

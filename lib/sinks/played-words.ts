@@ -20,11 +20,37 @@ import type { WordTimestamp } from '../client/ws-protocol.js'
 /** Milliseconds of the stream's audio played so far. */
 export type Playhead = () => number
 
+/** The frame counts of a paced sink (`PacerMetrics`). */
+export interface PacedFrameCounts {
+  /** Frames sent, audio and silence. */
+  framesOut: number
+  /** Silence frames sent to cover underruns. */
+  silenceFrames: number
+}
+
+/** A paced sink: `WrtcAudioSink` (10 ms frames). */
+export interface PacedSinkLike {
+  /** Its frame counts. */
+  readonly metrics: PacedFrameCounts
+}
+
+/** What `createDiscordStream()` returns: frame counts and the pacer's frame length. */
+export interface PacedStreamLike extends PacedSinkLike {
+  /** The pacer, for its frame length. */
+  readonly pacer: {
+    /** Frame length, ms. */
+    readonly frameMs: number
+  }
+}
+
+/** A capturing sink: `LiveKitAudioSink`. */
+export interface CapturingSinkLike {
+  /** Frames handed to the source so far. */
+  readonly framesCaptured: number
+}
+
 /** A sink that {@link playheadOf} can read. */
-export type PlayheadSink =
-  | { readonly metrics: { framesOut: number; silenceFrames: number } }
-  | { readonly metrics: { framesOut: number; silenceFrames: number }; readonly pacer: { readonly frameMs: number } }
-  | { readonly framesCaptured: number }
+export type PlayheadSink = PacedSinkLike | PacedStreamLike | CapturingSinkLike
 
 /** Options of {@link PlayedWords}. */
 export interface PlayedWordsOptions {
