@@ -495,6 +495,23 @@ t.test('pcm() segments long text: first audio after the first sentence; { segmen
   t.equal(emu.stats.requests - before, 1)
 })
 
+t.test('pcm() on long text with a reader that does not read: no more than the lead and the segments in flight are fetched', async (t) => {
+  const { client } = await setup(t, { maxConcurrent: 4 }, { maxConcurrent: 4 })
+  const text = Array.from({ length: 40 }, (_, i) => `Sentence ${i} is here to make a long text.`).join(' ') // ~100 s of audio
+  const pcm = client.pcm({ text, voice_id: 'magnus' }) as TextToSpeechStream // long text: a segmented stream
+  const started: string[] = []
+  pcm.on('segment', (s: { text: string }) => started.push(s.text))
+  await until(() => started.length >= 1)
+  await sleep(300)
+  const bound = 5 * 48000 + 2 * 250 * tone('x').length // the 5 s lead + (1 + prefetch) segments of at most 250 characters
+  t.ok(started.length <= 4, `${started.length} segments requested before anything was read`)
+  t.ok(pcm.bufferedBytes <= bound, `${pcm.bufferedBytes} bytes held (bound ${bound})`)
+  const chunks: Buffer[] = []
+  for await (const c of pcm) chunks.push(c as Buffer)
+  t.equal(started.join(''), text)
+  t.ok(Buffer.concat(chunks).equals(Buffer.concat(started.map((s) => tone(s)))), 'all of it, byte-exact, once read')
+})
+
 t.test('metrics: the streaming timeline', async (t) => {
   const { client } = await setup(t)
   const { tts } = await speak(client, ['Measure ', 'me.'], { ...req, word_timestamps: true })

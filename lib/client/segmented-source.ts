@@ -11,8 +11,10 @@
  *   the client's `maxConcurrent` slots decide how many run at once. A prefetched segment's audio is
  *   held until its turn.
  * - Memory: each request is read to its end as its bytes arrive, so it frees its concurrency slot
- *   at once, whatever the reader's pace. The audio held is bounded by the segments in flight:
- *   (1 + `prefetch`) × `maxChars` characters of speech, about 15 s (720 KB at 24 kHz) per segment.
+ *   at once, whatever the reader's pace; a new request starts only while less than
+ *   {@link LEAD_SECONDS} of audio waits to be read. The audio held is bounded by that lead plus
+ *   the segments in flight: (1 + `prefetch`) × `maxChars` characters of speech, about 15 s
+ *   (720 KB at 24 kHz) per segment.
  * - A failure carries `delivered` across all segments so far and `segment: { index, text }`.
  * - The SSE route has no word timestamps, so there are no `'word'` events (a `word_timestamps`
  *   request is refused up front by `streamText()`).
@@ -26,6 +28,13 @@ import type { RetryInfo } from './retry.js'
 import type { TtsRequest } from './request.js'
 import type { TtsResponseInfo } from './tts-source.js'
 import type { SynthesisTransport, TransportHooks } from './ws-transport.js'
+
+/**
+ * A new segment is requested only while less than this much audio waits to be read, seconds:
+ * enough to cover a request's time to first audio (the vendor quotes 500–800 ms from afar),
+ * small enough that a slow reader does not pull the whole text into memory.
+ */
+export const LEAD_SECONDS = 5
 
 /** Where a segmented synthesis failed. */
 export interface SegmentInfo {
@@ -101,12 +110,17 @@ export class SegmentedTransport implements SynthesisTransport {
   /**
    * No-op: segments are read to their end as they arrive, so each request frees its concurrency
    * slot as early as possible (a paused SSE request would hold it for the whole playback, and the
-   * next segment could not start). The audio held is bounded by the segments in flight.
+   * next segment could not start). New requests wait for the reader instead ({@link LEAD_SECONDS}).
    */
   pause(): void {}
 
   /** No-op (see {@link SegmentedTransport.pause}). */
   resume(): void {}
+
+  /** The reader took audio: a waiting segment may start. */
+  drained(): void {
+    if (this.#queue.length && this.#inflight.length < 1 + this.#init.prefetch && this.#hooks.queued() < LEAD_SECONDS * this.#hooks.bytesPerSecond) this.#pump()
+  }
 
   close(): void {
     if (this.#closed) return
@@ -125,7 +139,8 @@ export class SegmentedTransport implements SynthesisTransport {
 
   /** Starts requests while fewer than 1 + prefetch are in flight; finishes when all are done. */
   #pump(): void {
-    while (!this.#closed && this.#queue.length && this.#inflight.length < 1 + this.#init.prefetch) {
+    const lead = LEAD_SECONDS * this.#hooks.bytesPerSecond
+    while (!this.#closed && this.#queue.length && this.#inflight.length < 1 + this.#init.prefetch && this.#hooks.queued() < lead) {
       let text = this.#queue.shift() as string
       // Merge segments not yet requested, except into the very first request.
       while (this.#next > 0 && this.#queue.length && text.length + (this.#queue[0] as string).length <= this.#target) text += this.#queue.shift()

@@ -132,6 +132,7 @@ export class TextToSpeechStream extends Duplex {
       complete: () => this.#onComplete(),
       fail: (err) => this.#fail(err),
       received: () => this.#delivered(this.#receivedBytes),
+      queued: () => this.#queued,
       bytesPerSecond,
       emit: (event: string, info: unknown) => {
         if (event === 'retry') this.#retries++
@@ -321,6 +322,7 @@ export class TextToSpeechStream extends Duplex {
         this.#paused = false
         this.#transport.resume()
       }
+      this.#transport.drained()
       this.push(chunk)
       return
     }

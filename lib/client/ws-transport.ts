@@ -73,6 +73,8 @@ export interface TransportHooks {
   fail(err: LightningStreamError): void
   /** Audio received so far (bytes, frames), for `delivered` and word offsets. */
   received(): AudioDelivered
+  /** PCM bytes held in the stream, not yet handed downstream. */
+  queued(): number
   /** Bytes of audio per second of the stream's format. */
   readonly bytesPerSecond: number
   /** `'retry'` and `'reconnect'` events, and timeline marks. */
@@ -94,6 +96,8 @@ export interface SynthesisTransport {
   pause(): void
   /** Read again. */
   resume(): void
+  /** The stream handed a chunk downstream (its queue shrank). */
+  drained(): void
   /** Barge-in or failure elsewhere: close at once, free the slot. Idempotent. */
   close(): void
 }
@@ -242,6 +246,9 @@ export class WsTransport implements SynthesisTransport {
     this.#ws?.resume()
     this.#armIdle()
   }
+
+  /** Nothing to do: the socket is paused and resumed by the high and low marks. */
+  drained(): void {}
 
   close(): void {
     if (this.#closed) return
