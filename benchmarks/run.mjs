@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
-const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e', 'espeak']
+const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e', 'espeak', 'streaming-text']
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')
 
 if (!existsSync(join(here, 'node_modules'))) {
@@ -97,6 +97,19 @@ else {
   ]), '')
 }
 md.push('Most of the end-to-end client CPU is the HTTP client and socket. Decoding itself costs ~2.7 µs per 20 ms event with 16 KiB network chunks, ~0.13 ms per second of audio: see the 8 KiB row of the SSE table.', '')
+const st = results['streaming-text']
+if (st) {
+  const r = (x) => `${x.median.toFixed(1)} (${x.min.toFixed(1)}–${x.max.toFixed(1)})`
+  md.push('## Streaming text in (`streaming-text.mjs`)', '', 'Against the emulator in a child process (tone engine, synthesis as fast as possible). Milliseconds, median (min–max) across repetitions.', '')
+  md.push(table(['measure', 'library', 'baseline'], [
+    ['first text fragment → first PCM byte (WebSocket; baseline: raw `ws` client)', r(st.firstAudio.libraryMs), r(st.firstAudio.rawWsMs)],
+    ['… added by the library', r(st.firstAudio.addedMs), `goal < ${st.firstAudio.goalAddedMs} ms`],
+    ['end of input → last PCM byte (WebSocket)', r(st.endToLastByte.libraryMs), r(st.endToLastByte.rawWsMs)],
+    [`token stream (${st.tokenStream.tokensPerSecond}/s): first token → first PCM byte, WebSocket vs SSE-segmented`, r(st.tokenStream.websocket.firstAudioMs), r(st.tokenStream.sse.firstAudioMs)],
+    ['token stream: end of input → last PCM byte, WebSocket vs SSE-segmented', r(st.tokenStream.websocket.endToLastByteMs), r(st.tokenStream.sse.endToLastByteMs)],
+    ['client CPU ms per second of audio: streamText (WebSocket) vs pcm() (SSE)', r(st.cpuMsPerAudioSecond.websocket), r(st.cpuMsPerAudioSecond.pcmSse)],
+  ]), '')
+}
 writeFileSync(join(here, '..', 'docs', quick ? 'benchmarks-quick.md' : 'benchmarks.md'), md.join('\n'))
 
 // SVG: one bar per variant, log-scale µs per 20 ms chunk.

@@ -25,6 +25,23 @@ export {
   type QueueState,
 } from './client/client.js'
 export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
+export { TextToSpeechStream, PCM_HIGH_WATER, PCM_LOW_WATER, type TextToSpeechMetrics, type TextToSpeechStreamOptions } from './client/text-to-speech-stream.js'
+export type { StreamTextOptions, PcmOptions, SegmentOptions } from './client/stream-text.js'
+export { resolveStreamTextRequest, type StreamTextRequest, type ResolvedStreamTextRequest, type WordTimestamp } from './client/ws-protocol.js'
+export type { SegmentInfo } from './client/segmented-source.js'
+export {
+  createSentenceSegmenter,
+  segmentText,
+  mergeSegments,
+  ABBREVIATIONS,
+  MAX_SEGMENT_CHARS,
+  TARGET_SEGMENT_CHARS,
+  type SentenceSegmenter,
+  type SentenceSegmenterOptions,
+  type SegmentTextOptions,
+  type MergeOptions,
+  type AbbreviationList,
+} from './text/sentence-segmenter.js'
 export { isRetryable, resolveRetry, retryAfterMs, retryDelay, RETRY_STATUSES, type RetryInfo, type RetryOptions, type RetryPolicy } from './client/retry.js'
 export {
   checkTtsRequest,
@@ -125,5 +142,16 @@ export {
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'
+export {
+  PlayedWords,
+  playheadOf,
+  type Playhead,
+  type PlayheadSink,
+  type PlayedWordsOptions,
+  type PacedFrameCounts,
+  type PacedSinkLike,
+  type PacedStreamLike,
+  type CapturingSinkLike,
+} from './sinks/played-words.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

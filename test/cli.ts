@@ -42,7 +42,7 @@ t.test('say reads stdin and writes raw PCM or streaming WAV to stdout', async (t
 })
 
 t.test('exit codes: usage 2 with a readable message, no stack', async (t) => {
-  for (const args of [['say', 'hi', '-o', 'x.aiff'], ['say', 'hi'], ['say', 'hi', '-o', 'x.wav', '--engine', 'festival'], ['say', 'hi', '-o', 'x.wav', '--channels', '6'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
+  for (const args of [['say', 'hi', '-o', 'x.aiff'], ['say', 'hi', '-o', 'x.wav', '--engine', 'festival'], ['say', 'hi', '-o', 'x.wav', '--channels', '6'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
     t.match(r.stderr.toString(), /^lightning-stream: /)

@@ -2,7 +2,7 @@
 // (test/cli.ts runs the examples), so the guides cannot drift from working code.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { closed, spawnServer } from './fixtures/helpers.js'
@@ -33,6 +33,14 @@ function words(line: string): string[] {
   return out
 }
 
+/** A directory holding a stand-in `ffplay` that counts the bytes it reads into `played-bytes`. */
+function stubPlayerDir(cwd: string): string {
+  const dir = join(cwd, 'stub-bin')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'ffplay'), `#!/bin/sh\nwc -c > "${join(cwd, 'played-bytes')}"\n`, { mode: 0o755 })
+  return dir
+}
+
 t.test('README and getting started: every CLI line runs as written (npx lightning-stream, offline)', async (t) => {
   const docs = ['README.md', 'docs/getting-started.md'].map((f) => readFileSync(join(root, f), 'utf8'))
   const lines = docs.flatMap((md) => md.split('\n').filter((l) => l.startsWith('npx lightning-stream ') || l.includes('| npx lightning-stream ')))
@@ -56,10 +64,15 @@ t.test('README and getting started: every CLI line runs as written (npx lightnin
       t.equal(await closed(child), 0, 'and stops on SIGTERM')
       continue
     }
-    const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, input: echo === undefined ? '' : `${echo}\n`, timeout: 60_000 })
+    // Without -o, `say` plays through the first player on PATH: a stand-in ffplay counts what it got.
+    const plays = args[0] === 'say' && !args.includes('-o')
+    const runEnv = plays ? { ...env, PATH: `${stubPlayerDir(cwd)}:${process.env['PATH'] ?? ''}` } : env
+    const r = spawnSync(process.execPath, [bin, ...args], { cwd, env: runEnv, input: echo === undefined ? '' : `${echo}\n`, timeout: 60_000 })
     t.equal(r.status, 0, `${line.trim()}: ${r.stderr.toString().trim().split('\n').at(-1)}`)
     const out = args[args.indexOf('-o') + 1]
-    if (args.includes('-o') && out !== '-') t.ok(statSync(join(cwd, out!)).size > 100, `wrote ${out}`)
+    if (plays) t.ok(Number(readFileSync(join(cwd, 'played-bytes'), 'utf8')) > 44 + 4800, 'the player got the audio (a WAV with more than 0.1 s)')
+    else if (args.includes('-o') && out !== '-') t.ok(statSync(join(cwd, out!)).size > 100, `wrote ${out}`)
     else t.ok(r.stdout.length > 0, 'wrote to stdout')
+    if (args.includes('--words')) t.match(r.stderr.toString(), /\d+\.\d{3}\s+\d+\.\d{3}\s+\S+/, 'printed word timestamps')
   }
 })

@@ -13,9 +13,12 @@ import { convertPcm } from '../audio/convert.js'
 import type { TtsMetrics } from '../metrics/metrics.js'
 import { LightningStreamError, type AudioDelivered } from '../errors.js'
 import { discardFileSync } from '../file-output.js'
-import { bitrateOf, checkBitrate, describeOutput, OPUS_RATES, resolveOutput, UsageError, writeOutput, type Destination } from './output.js'
+import { bitrateOf, checkBitrate, describeOutput, OPUS_RATES, resolveOutput, UsageError, writeOutput, type Destination, type Kind } from './output.js'
 import { parseFaultHeader, startEmulator, toneEngine, type Emulator, type SpeechEngine } from '../emulator/server.js'
 import { createEspeakEngine } from '../emulator/espeak.js'
+import { findPlayer, NO_PLAYER_HELP, startPlayer, type Player } from './player.js'
+import { openSpeech } from './say-stream.js'
+import { resolveStreamTextRequest } from '../client/ws-protocol.js'
 import { VERSION } from '../version.js'
 
 /** Exit codes, documented in `--help` and the README. */
@@ -24,14 +27,19 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, api: 3, network: 4, stream: 5
 const HELP = `lightning-stream ${VERSION}: Smallest.ai Lightning v3.1 text-to-speech from the command line
 
 Usage:
-  lightning-stream say [text] -o FILE [options]   speak text (or stdin) into a file or stdout
+  lightning-stream say [text] [-o FILE] [options] speak text (or stdin) into a file, stdout, or the speakers
   lightning-stream serve [--port N]               run the local Lightning emulator
   lightning-stream voices [--json] [--language L] list voices (L: a code such as hi, or a name)
 
 say options:
   -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout.
                          A file is written whole or not at all: a failure leaves it
-                         untouched (an older file of that name survives)
+                         untouched (an older file of that name survives). Without -o,
+                         plays through ffplay, paplay or aplay
+      --stream           read stdin as it arrives and speak each sentence as soon as it is
+                         complete (the WebSocket route), e.g. from a language model's output
+      --words            print word timestamps (start and end, seconds) to stderr
+      --words-json FILE  write word timestamps to a JSON file
   -f, --format FMT       wav | ogg | opus | mp3 | flac | pcm: for stdout (default wav), a
                          device or a name without a known extension; must agree with one
       --keep-partial     on failure or Ctrl-C, keep a valid file of the audio that arrived
@@ -108,6 +116,9 @@ const OPTIONS = {
   fault: { type: 'string' },
   json: { type: 'boolean' },
   'keep-partial': { type: 'boolean' },
+  stream: { type: 'boolean' },
+  words: { type: 'boolean' },
+  'words-json': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -120,7 +131,7 @@ const CONNECTION = ['base-url', 'api-key-file', 'local', 'engine'] as const
 const GENERAL = ['quiet', 'verbose', 'help', 'version'] as const
 /** The options each command takes; any other is refused, never silently ignored. */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  say: ['output', 'format', 'keep-partial', 'voice', 'model', 'language', 'sample-rate', 'speed', 'session-id', 'request-id', 'rate', 'channels', 'bitrate', 'stats', ...CONNECTION, ...GENERAL],
+  say: ['output', 'format', 'keep-partial', 'stream', 'words', 'words-json', 'voice', 'model', 'language', 'sample-rate', 'speed', 'session-id', 'request-id', 'rate', 'channels', 'bitrate', 'stats', ...CONNECTION, ...GENERAL],
   voices: ['json', 'language', ...CONNECTION, ...GENERAL],
   serve: ['port', 'host', 'max-concurrent', 'realtime-factor', 'chunk-ms', 'fault', 'engine', ...GENERAL],
 }
@@ -217,18 +228,25 @@ function printStats(m: TtsMetrics): void {
 }
 
 async function say(values: Values, positionals: string[], log: (s: string) => void): Promise<number> {
-  const output = values.output
-  if (!output) throw new UsageError('say needs -o FILE (or -o - for stdout)')
-  const { kind, destination } = resolveOutput(output, values.format, process.stdout.isTTY)
+  // Without -o, play through the default audio device (player.ts): ffplay reads WAV, the others raw PCM.
+  const player = values.output === undefined ? findPlayer() : undefined
+  if (values.output === undefined) {
+    if (!player) throw new UsageError(NO_PLAYER_HELP)
+    if (player.name === 'afplay') throw new UsageError('afplay cannot read a pipe: use -o out.wav and play the file')
+    if (values.format !== undefined) throw new UsageError('--format applies to -o FILE or -o -')
+  }
+  const resolved = values.output === undefined ? undefined : resolveOutput(values.output, values.format, process.stdout.isTTY)
+  const kind: Kind = resolved?.kind ?? (player?.name === 'ffplay' ? 'wav' : 'pcm')
   const rate = intIn('rate', values.rate, 8000, 192000)
   const channels = intIn('channels', values.channels, 1, 2)
   const bitrate = num('bitrate', values.bitrate)
   checkBitrate(kind, bitrate)
   const opus = kind === 'ogg' || kind === 'opus'
   if (opus && rate !== undefined && !OPUS_RATES.includes(rate)) throw new UsageError(`--rate for Opus must be one of ${OPUS_RATES.join(', ')} (got ${rate})`)
-  if (values['keep-partial'] && destination.type !== 'file') throw new UsageError('--keep-partial applies to a file (-o FILE)')
+  if (values['keep-partial'] && resolved?.destination.type !== 'file') throw new UsageError('--keep-partial applies to a file (-o FILE)')
   let text = positionals.join(' ')
-  if (!text || text === '-') {
+  if (text === '-') text = ''
+  if (!text && !values.stream) {
     if (process.stdin.isTTY) throw new UsageError('no text: pass it as an argument or on stdin')
     text = await readStdin()
   }
@@ -242,10 +260,16 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
     session_id: values['session-id'],
     request_id: values['request-id'],
   }
-  resolveTtsRequest(request) // a bad field is a usage error before anything starts
+  // A bad field is a usage error before anything starts (--stream: the text comes later).
+  if (values.stream) {
+    const { text: _text, output_format: _format, ...fields } = request
+    resolveStreamTextRequest(fields)
+  } else resolveTtsRequest(request)
   const { client, emulator, engine } = await connect(values, log)
   const started = performance.now()
-  const where = destination.type === 'stdout' ? 'stdout' : destination.path
+  let destination: Destination | undefined = resolved?.destination
+  const where = player ? player.name : destination?.type === 'stdout' ? 'stdout' : (destination as { path: string }).path
+  let playing: Player | undefined
   let progress: NodeJS.Timeout | undefined
   const stopProgress = () => {
     if (!progress) return
@@ -269,7 +293,8 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    const pcm = client.pcm(request, { signal: abort.signal })
+    const speech = openSpeech(client, request, values, text.trim(), abort.signal) // --stream, --words (say-stream.ts)
+    const pcm = speech?.pcm ?? client.pcm(request, { signal: abort.signal })
     const targetRate = rate ?? (opus && !OPUS_RATES.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
     const target: PcmFormat = { sampleRate: targetRate, channels: channels ?? pcm.format.channels, encoding: 's16le' }
     if (!values.quiet && process.stderr.isTTY) {
@@ -278,6 +303,11 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
         process.stderr.write(`\r  ${(m.audioMs / 1000).toFixed(1)} s of audio, first audio after ${m.firstPcmByte?.toFixed(0) ?? '-'} ms `)
       }, 200)
       progress.unref()
+    }
+    if (player) {
+      playing = startPlayer(player, target)
+      destination = { type: 'player', name: player.name, stdin: playing.stdin }
+      log(`lightning-stream: playing through ${player.name}; use -o FILE to write a file`)
     }
     const br = bitrateOf(kind, bitrate)
     let failure: unknown
@@ -288,15 +318,17 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
         kind,
         format: target,
         bitrate: br,
-        destination,
+        destination: destination!,
         keepPartial: values['keep-partial'] === true,
         log,
         onTemp: (t) => (temp = t),
       }))
     } catch (err) {
       stopProgress()
-      throw withFileNote(err, destination, pcm.delivered, interrupted)
+      throw withFileNote(err, destination!, pcm.delivered, interrupted)
     }
+    await playing?.done
+    await speech?.finish()
     stopProgress()
     if (failure !== undefined) {
       const d = (failure as { delivered?: AudioDelivered }).delivered ?? pcm.delivered
@@ -317,6 +349,7 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
     return EXIT.ok
   } finally {
     stopProgress()
+    if (playing && playing.child.exitCode === null && playing.child.signalCode === null) playing.child.kill('SIGTERM')
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await client.close()
@@ -333,7 +366,7 @@ function withFileNote(err: unknown, destination: Destination, delivered: AudioDe
   const fate =
     destination.type === 'file'
       ? `${destination.path} was not written${d.bytes > 0 ? ' (--keep-partial keeps what arrived)' : ''}`
-      : `written to ${destination.type === 'stdout' ? 'stdout' : destination.path} as it arrived`
+      : `written to ${destination.type === 'stdout' ? 'stdout' : destination.type === 'player' ? destination.name : destination.path} as it arrived`
   NOTES.set(err, { note: `${secondsOf(d)} had arrived (delivered); ${fate}`, interrupted })
   return err
 }

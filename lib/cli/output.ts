@@ -8,7 +8,7 @@
 import { createWriteStream, lstatSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { dirname, extname } from 'node:path'
-import type { Duplex, Readable } from 'node:stream'
+import type { Duplex, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { PcmFormat } from '../audio/format.js'
 import { WavEncoder } from '../audio/wav-encoder.js'
@@ -37,6 +37,8 @@ export type Destination =
   | { type: 'stream'; path: string }
   /** A regular file (new or existing): written to a temporary file beside it, then renamed. */
   | { type: 'file'; path: string }
+  /** An audio player's standard input (`say` without `-o`). */
+  | { type: 'player'; name: string; stdin: Writable }
 
 /**
  * The format and destination of `say -o OUTPUT [-f FORMAT]`. `-f` names the format when the
@@ -183,7 +185,7 @@ export async function writeOutput(opts: {
   let arrived = 0
   const source = keepPartial ? endOnFailure(pcm, (err) => (failure = err), (c) => (arrived += c.length)) : pcm
   if (destination.type !== 'file') {
-    const sink = destination.type === 'stdout' ? process.stdout : createWriteStream(destination.path)
+    const sink = destination.type === 'stdout' ? process.stdout : destination.type === 'player' ? destination.stdin : createWriteStream(destination.path)
     await pipeline([source, ...shaping, ...encoders(kind, format, bitrate, undefined, log), sink])
     return { failure }
   }

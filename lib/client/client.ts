@@ -11,8 +11,7 @@ import { VERSION } from '../version.js'
 import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http.js'
 import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 import { Semaphore } from './semaphore.js'
-import { isRetryable, resolveRetry, retryDelay, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { resolveRetry, retrying, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
 import { TtsSource, type TtsResponseInfo } from './tts-source.js'
 import { parseWavHeader, WAV_UNKNOWN_SIZE } from '../audio/wav-header.js'
 
@@ -39,6 +38,9 @@ async function readAudioBody(body: Dispatcher.ResponseData['body']): Promise<Buf
   const audio = Buffer.concat(chunks, size)
   return size > expected ? audio.subarray(0, expected) : audio
 }
+import { createStreamText, segmentedPcm, type PcmOptions, type StreamTextContext, type StreamTextOptions } from './stream-text.js'
+import type { TextToSpeechStream } from './text-to-speech-stream.js'
+import type { StreamTextRequest } from './ws-protocol.js'
 
 /** The vendor's API host. */
 export const DEFAULT_BASE_URL = 'https://api.smallest.ai'
@@ -266,30 +268,13 @@ export class LightningClient {
   ) {
     const release = await this.#slots.acquire(signal)
     onSend?.()
-    const started = Date.now()
-    const policy = this.#retry
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await this.#attempt(method, path, accept, body, signal)
-        return { response, release }
-      } catch (err) {
-        const error = err as LightningStreamError
-        const retryNo = attempt
-        const delayMs = retryNo <= policy.retries && isRetryable(error) && !signal?.aborted ? retryDelay(policy, retryNo, error) : -1
-        if (delayMs < 0 || Date.now() - started + delayMs > policy.deadlineMs) {
-          release()
-          throw error
-        }
-        const info: RetryInfo = { attempt: retryNo, delayMs, error }
-        policy.onRetry?.(info)
-        onRetry?.(info)
-        try {
-          await sleep(delayMs, undefined, signal ? { signal } : {})
-        } catch (abortErr) {
-          release()
-          throw toLightningError(abortErr, this.#timeouts)
-        }
-      }
+    try {
+      const attempt = () => this.#attempt(method, path, accept, body, signal)
+      const response = await retrying(this.#retry, attempt, { signal, onRetry, mapAbort: (e) => toLightningError(e, this.#timeouts) })
+      return { response, release }
+    } catch (err) {
+      release()
+      throw err
     }
   }
 
@@ -358,8 +343,13 @@ export class LightningClient {
    * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
    * Emits `'response'` and `'retry'` like {@link TtsSource}, and `'metrics'` ({@link TtsMetrics})
    * when it closes.
+   *
+   * Text longer than 250 characters is cut into sentences and sent as one request each, stitched
+   * into one gapless stream (see {@link PcmOptions.segment}), so the first audio comes after the
+   * first sentence; errors then also carry `segment: { index, text }`. `{ segment: false }` sends
+   * one request.
    */
-  pcm(request: TtsRequest, options: CallOptions = {}): PcmReadable {
+  pcm(request: TtsRequest, options: PcmOptions = {}): PcmReadable {
     const body = resolveTtsRequest(request)
     const fmt = body.output_format
     if (fmt === 'mp3') {
@@ -367,6 +357,10 @@ export class LightningClient {
         { path: ['output_format'], code: 'custom', message: "pcm() cannot decode 'mp3': request 'pcm' (the default), or use stream() with your own decoder" },
       ])
     }
+    // Long text: one SSE request per sentence segment, stitched (issue 15; see stream-text.ts).
+    this.#checkKey()
+    const segmented = segmentedPcm(this.#streamTextContext(), body, options)
+    if (segmented) return segmented
     // The source ends cleanly on a mid-stream failure so the audio that arrived is delivered first;
     // the decoder then reports that failure (not a bare truncation) when its input ends.
     const timeline = new TtsTimeline()
@@ -395,6 +389,40 @@ export class LightningClient {
       last.emit('metrics', snapshot())
     })
     return last as PcmReadable
+  }
+
+  /**
+   * Speech from text that arrives in fragments (a language model's tokens): a
+   * {@link TextToSpeechStream}, a Duplex with text in and PCM out. The WebSocket route by default
+   * (`transport: 'sse'` for sentence-segmented SSE requests). The request is validated now: an
+   * {@link InvalidRequestError} is thrown before anything is sent; the socket opens at the first
+   * text.
+   *
+   * @example
+   * ```ts
+   * const tts = client.streamText({ voice_id: 'magnus' })
+   * await pipeline(llmTokens, tts, createWriteStream('reply.pcm'))
+   * ```
+   */
+  streamText(request: StreamTextRequest, options: StreamTextOptions = {}): TextToSpeechStream {
+    this.#checkKey()
+    return createStreamText(this.#streamTextContext(), request, options)
+  }
+
+  #streamTextContext(): StreamTextContext {
+    return {
+      baseUrl: this.baseUrl,
+      headers: () => {
+        const h = this.#headers('application/json', false)
+        delete h['accept']
+        return h
+      },
+      slots: this.#slots,
+      retry: this.#retry,
+      timeouts: this.#timeouts,
+      maxConcurrent: this.maxConcurrent,
+      pcm: (request, signal) => this.pcm(request, { signal, segment: false }),
+    }
   }
 
   /** Sync synthesis, `POST /waves/v1/tts`: resolves with the whole audio body and the ids. */
