@@ -47,6 +47,7 @@ export { SseParser, type SseParserOptions } from './sse/sse-parser.js'
 export { createSseDecoder, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseDecoder, type SseDecoderOptions } from './sse/core.js'
 export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
 export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
+export { createSsePcmDecoder, type SsePcmDecoder, type SsePcmDecoderOptions } from './audio/sse-pcm.core.js'
 export {
   assertPcmFormat,
   assertLittleEndianHost,
