@@ -67,10 +67,21 @@ export interface FrameDecoder {
 export function strictBase64Length(s: string): number {
   let len = s.length
   while (len > 0 && s.charCodeAt(len - 1) === 61 /* = */) len--
-  const pad = s.length - len
-  if (pad > 2 || len % 4 === 1 || (pad > 0 && s.length % 4 !== 0)) return -1
   // Two indexOf calls cost ~0.04 µs on a 20 ms frame; the regex /[-_]/ cost ~0.9 µs.
   if (s.indexOf('-') !== -1 || s.indexOf('_') !== -1) return -1
+  return strictBase64Size(s.length, s.length - len)
+}
+
+/**
+ * The byte length that strict base64 of `length` characters, the last `pad` of them `=`,
+ * decodes to; -1 for more than two `=`, padding on a length that is not a multiple of 4, or a
+ * lone trailing character. The shape rule of {@link strictBase64Length}, for callers that count
+ * the padding and check the alphabet themselves (the fused SSE → PCM core does it on bytes).
+ * @internal
+ */
+export function strictBase64Size(length: number, pad: number): number {
+  const len = length - pad
+  if (pad > 2 || len % 4 === 1 || (pad > 0 && length % 4 !== 0)) return -1
   return Math.floor((len * 3) / 4)
 }
 
@@ -188,11 +199,11 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
     },
   }
 
-  const decoder: FrameDecoder = {
+  // `done` is a data property, not a getter: an accessor in an object literal allocates per
+  // instance in a way that survives young-generation GCs (measured: ~10 µs of GC per stream).
+  const decoder: { -readonly [K in keyof FrameDecoder]: FrameDecoder[K] } = {
     format,
-    get done() {
-      return done
-    },
+    done: false,
     delivered,
     push(event) {
       index++
@@ -233,7 +244,7 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
         out = align(raw)
         if (out) bytes += out.length
       }
-      if (m['done'] === true) done = true
+      if (m['done'] === true) done = decoder.done = true
       return out
     },
     flush() {

@@ -1,19 +1,18 @@
 import { inspect } from 'node:util'
-import { pipeline, type Duplex } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
-import { G711Decoder } from '../audio/pcm-stages.js'
+import { createSsePcmDecoder } from '../audio/sse-pcm.core.js'
 import { TtsTimeline, type TtsMetrics } from '../metrics/metrics.js'
-import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
-import { SseParser } from '../sse/sse-parser.js'
 import { VERSION } from '../version.js'
 import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http.js'
 import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 import { Semaphore } from './semaphore.js'
 import { isRetryable, resolveRetry, retryDelay, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { TtsSource, type TtsResponseInfo } from './tts-source.js'
+import { TtsSource, type TtsSourceInit } from './tts-source.js'
+import { PcmSource } from './pcm-source.js'
 
 /** The vendor's API host. */
 export const DEFAULT_BASE_URL = 'https://api.smallest.ai'
@@ -65,7 +64,7 @@ export interface CallOptions {
 }
 
 /** A PCM byte stream that says what it carries, returned by {@link LightningClient.pcm}. */
-export interface PcmReadable extends Duplex {
+export interface PcmReadable extends Readable {
   /** The PCM format of the bytes (s16le mono at the requested rate). */
   readonly format: PcmFormat
   /** Audio frames and bytes decoded so far (before G.711 expansion for `ulaw`/`alaw`). */
@@ -314,23 +313,28 @@ export class LightningClient {
   }
 
   #stream(body: ResolvedTtsRequest, options: CallOptions, deferFailure = false, timeline?: TtsTimeline): TtsSource {
+    return new TtsSource({ ...this.#sourceInit(body, options), deferFailure, timeline })
+  }
+
+  #sourceInit(body: ResolvedTtsRequest, options: CallOptions): TtsSourceInit {
     this.#checkKey()
-    return new TtsSource({
-      deferFailure,
-      timeline,
+    return {
       // The source aborts `signal` when it is destroyed, including by the caller's signal.
       start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend),
       signal: options.signal,
       totalTimeoutMs: this.#timeouts.total,
       timeouts: this.#timeouts,
-    })
+    }
   }
 
   /**
-   * Streams PCM: {@link TtsSource} → {@link SseParser} → {@link AudioChunkDecoder} (→
-   * {@link G711Decoder} for `ulaw`/`alaw`), returned as one stream whose `format` says what it
+   * Streams PCM: the response body's chunks go straight through the fused SSE → PCM core
+   * ({@link createSsePcmDecoder}: the same strict decoding as {@link SseParser} then
+   * {@link AudioChunkDecoder}, with a one-pass fast path for the documented frame; G.711 expanded
+   * for `ulaw`/`alaw`), one PCM Buffer per network chunk, in one stream whose `format` says what it
    * carries: s16le mono at the requested rate. `output_format` may be `pcm` (the default), `wav`,
-   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
+   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`. The
+   * stream ends at the `done: true` terminator, releasing the connection at once.
    * Emits `'response'` and `'retry'` like {@link TtsSource}, and `'metrics'` ({@link TtsMetrics})
    * when it closes.
    */
@@ -342,32 +346,12 @@ export class LightningClient {
         { path: ['output_format'], code: 'custom', message: "pcm() cannot decode 'mp3': request 'pcm' (the default), or use stream() with your own decoder" },
       ])
     }
-    // The source ends cleanly on a mid-stream failure so the audio that arrived is delivered first;
-    // the decoder then reports that failure (not a bare truncation) when its input ends.
+    // Fused path (issue 16): the source hands each network chunk of the body straight to one
+    // synchronous SSE → PCM core and pushes one PCM Buffer per chunk. A mid-stream failure comes
+    // after the audio decoded before it, and carries `delivered`.
     const timeline = new TtsTimeline()
-    const source = this.#stream(body, options, true, timeline)
-    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure, timeline })
-    const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
-    source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
-    source.on('retry', (info: RetryInfo) => last.emit('retry', info))
-    // Errors travel down: pipeline destroys the last stage with the first error, and destroying
-    // the last stage (the caller's end) destroys the source and closes the socket.
-    pipeline([source, new SseParser(), decoder, ...(last === decoder ? [] : [last])], () => {})
-    const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
-    Object.defineProperty(last, 'format', { value: format, enumerable: true })
-    if (last !== decoder) Object.defineProperty(last, 'delivered', { get: () => decoder.delivered, enumerable: true })
-    let failed = false
-    const snapshot = () => {
-      const d = decoder.delivered
-      return timeline.snapshot(d.bytes, d.durationMs ?? 0, failed)
-    }
-    Object.defineProperty(last, 'metrics', { get: snapshot, enumerable: true })
-    last.once('error', () => (failed = true))
-    last.once('close', () => {
-      timeline.mark('end')
-      last.emit('metrics', snapshot())
-    })
-    return last as PcmReadable
+    const core = createSsePcmDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, g711ToPcm: true })
+    return new PcmSource(this.#sourceInit(body, options), core, timeline) as unknown as PcmReadable
   }
 
   /** Sync synthesis, `POST /waves/v1/tts`: resolves with the whole audio body and the ids. */

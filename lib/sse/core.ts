@@ -82,23 +82,20 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     },
   })
 
-  let error: SseParseError | undefined
-  const errorOf = (): SseParseError | undefined => {
-    if (failure && !error) error = new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
-    return error
-  }
   /** The events completed so far; throws the failure when no event precedes it. */
   const take = (): SseEvent[] => {
+    if (failure && !decoder.failure) {
+      decoder.failure = new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
+    }
     const events = out
     out = []
-    if (events.length === 0 && errorOf()) throw error
+    if (events.length === 0 && decoder.failure) throw decoder.failure
     return events
   }
 
-  return {
-    get failure() {
-      return errorOf()
-    },
+  // `failure` is a data property: an accessor in an object literal costs GC time per instance.
+  const decoder: { -readonly [K in keyof SseDecoder]: SseDecoder[K] } = {
+    failure: undefined,
     push(chunk) {
       if (failure) return take()
       let s = text.write(chunk as Buffer)
@@ -127,4 +124,5 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       return take()
     },
   }
+  return decoder
 }
