@@ -9,6 +9,8 @@
 // Paced streams share one 20 ms ticker; each writes the frame its stream is due (catching up after
 // a late tick), so every frame reaches the client in its own socket read, as realtime TTS does.
 import { createServer } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
+import { readFileSync } from 'node:fs'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../dist/esm/emulator/index.js'
 import { speechLike } from './lib.mjs'
 
@@ -43,7 +45,8 @@ function tick() {
   }
 }
 
-const server = createServer((req, res) => {
+const tls = process.argv.includes('--tls')
+const handler = (req, res) => {
   const m = /^\/(burst|paced)\/([\d.]+)\/waves\/v1\/tts\/live$/.exec(req.url ?? '')
   req.resume()
   if (!m || req.method !== 'POST') {
@@ -60,11 +63,14 @@ const server = createServer((req, res) => {
     paced.add({ res, frames, next: 0, t0: performance.now() })
     ticker ??= setInterval(tick, 20)
   })
-})
+}
+const server = tls
+  ? createTlsServer({ key: readFileSync(new URL('./fixtures/localhost-key.pem', import.meta.url)), cert: readFileSync(new URL('./fixtures/localhost-cert.pem', import.meta.url)) }, handler)
+  : createServer(handler)
 server.keepAliveTimeout = 60_000
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address()
-  console.log(`http://127.0.0.1:${port}`)
+  console.log(`${tls ? 'https' : 'http'}://127.0.0.1:${port}`)
 })
 process.on('SIGTERM', () => process.exit(0))
 process.on('disconnect', () => process.exit(0))

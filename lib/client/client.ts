@@ -237,6 +237,7 @@ export class LightningClient {
     signal: AbortSignal | undefined,
     onRetry?: (info: RetryInfo) => void,
     onSend?: () => void,
+    bodyHighWaterMark = 16 * 1024,
   ) {
     const release = await this.#slots.acquire(signal)
     onSend?.()
@@ -244,7 +245,7 @@ export class LightningClient {
     const policy = this.#retry
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.#attempt(method, path, accept, body, signal)
+        const response = await this.#attempt(method, path, accept, body, signal, bodyHighWaterMark)
         return { response, release }
       } catch (err) {
         const error = err as LightningStreamError
@@ -268,7 +269,7 @@ export class LightningClient {
   }
 
   /** One HTTP attempt: headers phase timed here, non-2xx → {@link ApiError}. */
-  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
+  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined, bodyHighWaterMark = 16 * 1024) {
     // The headers phase is timed here rather than by undici's `headersTimeout`, which its HTTP/1
     // parser does not enforce in every socket state (seen with undici 7.30 on loopback).
     const headersMs = this.#timeouts.headers
@@ -290,7 +291,7 @@ export class LightningClient {
         dispatcher: this.#dispatcher,
         headersTimeout: headersMs,
         bodyTimeout: this.#timeouts.idle,
-        highWaterMark: 16 * 1024,
+        highWaterMark: bodyHighWaterMark,
       })
       clearTimeout(timer)
       if (response.statusCode < 200 || response.statusCode > 299) throw await apiErrorFrom(response)
@@ -316,11 +317,12 @@ export class LightningClient {
     return new TtsSource({ ...this.#sourceInit(body, options), deferFailure, timeline })
   }
 
-  #sourceInit(body: ResolvedTtsRequest, options: CallOptions): TtsSourceInit {
+  /** `bodyHighWaterMark`: bytes undici's body buffers before it stops reading the socket. */
+  #sourceInit(body: ResolvedTtsRequest, options: CallOptions, bodyHighWaterMark = 16 * 1024): TtsSourceInit {
     this.#checkKey()
     return {
       // The source aborts `signal` when it is destroyed, including by the caller's signal.
-      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend),
+      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend, bodyHighWaterMark),
       signal: options.signal,
       totalTimeoutMs: this.#timeouts.total,
       timeouts: this.#timeouts,
@@ -351,7 +353,9 @@ export class LightningClient {
     // after the audio decoded before it, and carries `delivered`.
     const timeline = new TtsTimeline()
     const core = createSsePcmDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, g711ToPcm: true })
-    return new PcmSource(this.#sourceInit(body, options), core, timeline) as unknown as PcmReadable
+    // undici's body is read at once in flowing mode; when the consumer is slow, a high-water mark
+    // of 0 makes undici stop at the first chunk it has to hold (one socket read, not four).
+    return new PcmSource(this.#sourceInit(body, options, 0), core, timeline) as unknown as PcmReadable
   }
 
   /** Sync synthesis, `POST /waves/v1/tts`: resolves with the whole audio body and the ids. */
