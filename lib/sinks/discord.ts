@@ -8,6 +8,7 @@ import { InvalidOptionError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
+import type { OpusEncoderPool } from '../codecs/opus-pool.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
 import type { TtsRequest } from '../client/request.js'
@@ -44,6 +45,11 @@ export interface DiscordStreamOptions {
   leadMs?: number | undefined
   /** Opus bitrate. @defaultValue `64000` */
   bitrate?: number | undefined
+  /**
+   * Encode Opus on a worker thread ({@link OpusEncoderPool}, or `true` for the shared pool: one
+   * worker per core), for `'opus'` and `'ogg'` modes. @defaultValue `false`
+   */
+  pool?: OpusEncoderPool | boolean | undefined
 }
 
 /** What {@link createDiscordStream} returns. */
@@ -86,7 +92,7 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   const pacer = new Pacer({ format: DISCORD_FORMAT, frameMs: 20, leadMs: options.leadMs ?? 100, fillSilence: true })
   const stages: Transform[] = [...convertPcm(pcm.format, DISCORD_FORMAT), pacer]
   if (mode !== 'raw') {
-    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: 20, bitrate: options.bitrate })
+    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: 20, bitrate: options.bitrate, pool: options.pool })
     stages.push(opus)
     if (mode === 'ogg') stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000 }))
   }
