@@ -23,7 +23,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { InvalidOptionError, LightningStreamError } from '../errors.js'
 import type { OpusEngine, OpusEngineName, OpusEngineSettings } from './opus-engines.js'
-import type { FromWorker, ToWorker } from './opus-worker.js'
+import type { EncodeJob, FromWorker, ToWorker } from './opus-worker.js'
 import opusWorkerFile from './opus-worker-path.cjs'
 
 /** An Opus worker stopped: the streams it encoded fail with this. */
@@ -65,9 +65,13 @@ interface Job {
 interface Slot {
   worker: Worker
   index: number
-  sessions: Set<Session>
+  sessions: Map<number, Session>
   inFlight: number
   waiting: Job[]
+  /** Batches to send with the next message (one message per tick per worker). */
+  outbox: EncodeJob[]
+  outboxTransfer: ArrayBuffer[]
+  flushQueued: boolean
   dead: boolean
   cpu: ((us: number) => void)[]
 }
@@ -155,7 +159,7 @@ export class OpusEncoderPool {
     }
     const slot = this.#pickSlot()
     const session: Session = { id: this.#nextId++, slot, sent: [], open: undefined, failure: undefined, closed: false }
-    slot.sessions.add(session)
+    slot.sessions.set(session.id, session)
     this.#sessions++
     let info: { name: OpusEngineName; preSkip: number }
     try {
@@ -216,7 +220,7 @@ export class OpusEncoderPool {
 
   #startWorker(): Slot {
     const worker = new Worker(opusWorkerFile)
-    const slot: Slot = { worker, index: this.#started++, sessions: new Set(), inFlight: 0, waiting: [], dead: false, cpu: [] }
+    const slot: Slot = { worker, index: this.#started++, sessions: new Map(), inFlight: 0, waiting: [], outbox: [], outboxTransfer: [], flushQueued: false, dead: false, cpu: [] }
     this.#slots.push(slot)
     worker.unref() // referenced only while work is in flight (see #post / #settle)
     worker.on('message', (m: FromWorker) => this.#onMessage(slot, m))
@@ -256,8 +260,24 @@ export class OpusEncoderPool {
       slot.waiting.shift()
       slot.inFlight += job.n
       job.session.sent.push(job)
-      this.#post(slot, { t: 'enc', id: job.session.id, frames: job.frames, n: job.n, frameBytes: job.frameBytes, frameSamples: job.frameSamples }, [job.frames])
+      slot.outbox.push({ id: job.session.id, frames: job.frames, n: job.n, frameBytes: job.frameBytes, frameSamples: job.frameSamples })
+      slot.outboxTransfer.push(job.frames)
+      if (!slot.flushQueued) {
+        slot.flushQueued = true
+        queueMicrotask(() => this.#flush(slot))
+      }
     }
+  }
+
+  /** Sends the batches queued this tick for `slot` in one message. */
+  #flush(slot: Slot): void {
+    slot.flushQueued = false
+    if (slot.outbox.length === 0) return
+    const jobs = slot.outbox
+    const transfer = slot.outboxTransfer
+    slot.outbox = []
+    slot.outboxTransfer = []
+    this.#post(slot, { t: 'enc', jobs }, transfer)
   }
 
   #onMessage(slot: Slot, m: FromWorker): void {
@@ -266,25 +286,30 @@ export class OpusEncoderPool {
       this.#settle(slot)
       return
     }
-    const session = [...slot.sessions].find((s) => s.id === m.id)
+    if (m.t === 'packets') {
+      for (const r of m.results) {
+        const job = slot.sessions.get(r.id)?.sent.shift()
+        if (!job) continue
+        slot.inFlight -= job.n
+        const data = Buffer.from(r.data)
+        const packets: Buffer[] = []
+        let off = 0
+        for (const size of r.sizes) {
+          packets.push(data.subarray(off, off + size))
+          off += size
+        }
+        job.resolve(packets)
+      }
+      this.#pump(slot)
+      this.#settle(slot)
+      return
+    }
+    const session = slot.sessions.get(m.id)
     if (!session) return
     if (m.t === 'opened') {
       const open = session.open
       session.open = undefined
       open?.resolve({ name: m.name, preSkip: m.preSkip })
-    } else if (m.t === 'packets') {
-      const job = session.sent.shift()
-      if (!job) return
-      slot.inFlight -= job.n
-      const data = Buffer.from(m.data)
-      const packets: Buffer[] = []
-      let off = 0
-      for (const size of m.sizes) {
-        packets.push(data.subarray(off, off + size))
-        off += size
-      }
-      job.resolve(packets)
-      this.#pump(slot)
     } else {
       // An engine that is missing or refuses the settings keeps its code; anything else is the worker's.
       const err = m.code?.startsWith('ERR_') && m.code !== 'ERR_OPUS_WORKER' ? new LightningStreamError(m.message, m.code) : new OpusWorkerError(m.message)
@@ -298,7 +323,9 @@ export class OpusEncoderPool {
 
   /** Unreferences an idle worker, so an idle pool never holds the process open. */
   #settle(slot: Slot): void {
-    if (!slot.dead && slot.inFlight === 0 && slot.waiting.length === 0 && slot.cpu.length === 0 && ![...slot.sessions].some((s) => s.open)) slot.worker.unref()
+    if (slot.dead || slot.inFlight > 0 || slot.waiting.length > 0 || slot.cpu.length > 0) return
+    for (const s of slot.sessions.values()) if (s.open) return
+    slot.worker.unref()
   }
 
   #failSession(session: Session, err: Error): void {
@@ -317,7 +344,7 @@ export class OpusEncoderPool {
 
   #failSlot(slot: Slot, err: Error): void {
     slot.dead = true
-    for (const session of slot.sessions) {
+    for (const session of slot.sessions.values()) {
       if (session.open) session.open.reject(err)
       this.#failSession(session, err)
     }
@@ -342,7 +369,7 @@ export class OpusEncoderPool {
     session.closed = true
     const slot = session.slot
     this.#failSession(session, new OpusWorkerError('this pooled Opus encoder was freed'))
-    slot.sessions.delete(session)
+    slot.sessions.delete(session.id)
     this.#sessions--
     this.#post(slot, { t: 'close', id: session.id })
     this.#settle(slot)

@@ -11,15 +11,24 @@ import { createOpusEngine, type OpusEngine, type OpusEngineName, type OpusEngine
 /** Messages from the pool. @internal */
 export type ToWorker =
   | { t: 'open'; id: number; settings: OpusEngineSettings; engines: readonly OpusEngineName[] }
-  | { t: 'enc'; id: number; frames: ArrayBuffer; n: number; frameBytes: number; frameSamples: number }
+  | { t: 'enc'; jobs: EncodeJob[] }
   | { t: 'close'; id: number }
   | { t: 'cpu'; id: number }
   | { t: 'crash' }
 
+/** One stream's batch of whole frames. @internal */
+export interface EncodeJob {
+  id: number
+  frames: ArrayBuffer
+  n: number
+  frameBytes: number
+  frameSamples: number
+}
+
 /** Messages to the pool. @internal */
 export type FromWorker =
   | { t: 'opened'; id: number; name: OpusEngineName; preSkip: number }
-  | { t: 'packets'; id: number; data: ArrayBuffer; sizes: Uint16Array }
+  | { t: 'packets'; results: { id: number; data: ArrayBuffer; sizes: Uint16Array }[] }
   | { t: 'cpu'; id: number; us: number }
   | { t: 'error'; id: number; message: string; code: string | undefined }
 
@@ -34,6 +43,9 @@ if (!port) throw new Error('opus-worker runs as a worker thread of OpusEncoderPo
 process.env['OPUS_FORCE_WASM'] = '1'
 
 const engines = new Map<number, Promise<OpusEngine>>()
+const ready = new Map<number, OpusEngine>()
+/** Results are sent back at least this often while a long message is being worked through, ms. */
+const REPLY_EVERY_MS = 1
 
 /** This thread's CPU time in µs (Linux: /proc/thread-self/stat), or -1 where it cannot be read. */
 function threadCpuUs(): number {
@@ -52,7 +64,10 @@ port.on('message', (msg: ToWorker) => {
       const engine = createOpusEngine(msg.settings, msg.engines)
       engines.set(msg.id, engine)
       engine.then(
-        (e) => port.postMessage({ t: 'opened', id: msg.id, name: e.name, preSkip: e.preSkip } satisfies FromWorker),
+        (e) => {
+          ready.set(msg.id, e)
+          port.postMessage({ t: 'opened', id: msg.id, name: e.name, preSkip: e.preSkip } satisfies FromWorker)
+        },
         (err: Error & { code?: string }) => {
           engines.delete(msg.id)
           port.postMessage({ t: 'error', id: msg.id, message: err.message, code: err.code } satisfies FromWorker)
@@ -61,21 +76,34 @@ port.on('message', (msg: ToWorker) => {
       return
     }
     case 'enc': {
-      const engine = engines.get(msg.id)
-      if (!engine) return
-      void engine.then((e) => {
-        const frames = Buffer.from(msg.frames)
+      // Batches of many streams arrive in one message (the pool sends one per tick per worker);
+      // results go back in one message too, sent early when the work runs long.
+      let results: { id: number; data: ArrayBuffer; sizes: Uint16Array }[] = []
+      let transfer: ArrayBuffer[] = []
+      let since = performance.now()
+      const send = () => {
+        if (results.length === 0) return
+        port.postMessage({ t: 'packets', results } satisfies FromWorker, transfer)
+        results = []
+        transfer = []
+        since = performance.now()
+      }
+      for (const job of msg.jobs) {
+        const e = ready.get(job.id)
+        if (!e) continue // closed meanwhile
+        const frames = Buffer.from(job.frames)
         const packets: Buffer[] = []
         let total = 0
         try {
-          for (let i = 0; i < msg.n; i++) {
-            const p = e.encode(frames.subarray(i * msg.frameBytes, (i + 1) * msg.frameBytes), msg.frameSamples)
+          for (let i = 0; i < job.n; i++) {
+            const p = e.encode(frames.subarray(i * job.frameBytes, (i + 1) * job.frameBytes), job.frameSamples)
             packets.push(p)
             total += p.length
           }
         } catch (err) {
-          port.postMessage({ t: 'error', id: msg.id, message: (err as Error).message, code: (err as { code?: string }).code } satisfies FromWorker)
-          return
+          send()
+          port.postMessage({ t: 'error', id: job.id, message: (err as Error).message, code: (err as { code?: string }).code } satisfies FromWorker)
+          continue
         }
         const out = new Uint8Array(total)
         const sizes = new Uint16Array(packets.length)
@@ -85,13 +113,17 @@ port.on('message', (msg: ToWorker) => {
           off += p.length
           sizes[i] = p.length
         })
-        port.postMessage({ t: 'packets', id: msg.id, data: out.buffer, sizes } satisfies FromWorker, [out.buffer])
-      })
+        results.push({ id: job.id, data: out.buffer, sizes })
+        transfer.push(out.buffer)
+        if (performance.now() - since >= REPLY_EVERY_MS) send()
+      }
+      send()
       return
     }
     case 'close': {
       const engine = engines.get(msg.id)
       engines.delete(msg.id)
+      ready.delete(msg.id)
       void engine?.then((e) => e.free(), () => {})
       return
     }
