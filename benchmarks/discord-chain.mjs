@@ -6,12 +6,13 @@
 //   (a)  lightning-stream: client.pcm() → createDiscordStream({ mode: 'opus' }), as this build ships
 //        it, read at the player's pace (its Pacer runs on the wall clock, so these streams run in
 //        realtime, many at once);
-//   (a*) the same stages without the Pacer: client.pcm() → Resampler → ChannelMixer → OpusEncoder,
-//        read as fast as they come (what createDiscordStream runs when the player is the clock);
+//   (a*) the same stages without the Pacer: client.pcm() → HalfbandUpsampler (24 kHz mono → 48 kHz
+//        stereo) → OpusEncoder, read as fast as they come (what createDiscordStream runs when the
+//        player is the clock);
 //   (b)  do-it-yourself: the SSE bytes decoded by hand (the vendor docs' split('\n\n') loop), a WAV
 //        header in front, createAudioResource(…, { inputType: StreamType.Arbitrary }): voice spawns
 //        ffmpeg per stream (and demuxes or encodes with prism-media);
-//   (c)  client.pcm() → 48 kHz stereo → createAudioResource(…, { inputType: StreamType.Raw }): voice
+//   (c)  client.pcm() → HalfbandUpsampler → createAudioResource(…, { inputType: StreamType.Raw }): voice
 //        encodes with prism-media's opus.Encoder;
 //   (d)  the Opus engine alone on the same PCM at 48 kHz stereo (the limit);
 //   (e)  native rate (opt-in nativeRate): client.pcm() → OpusEncoder at 24 kHz mono, no resampler or
@@ -26,7 +27,7 @@ import { fileURLToPath } from 'node:url'
 import { Writable, Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { request, Agent } from 'undici'
-import { ChannelMixer, createDiscordStream, createOpusEngine, LightningClient, OpusEncoder, Resampler } from '../dist/esm/index.js'
+import { createDiscordStream, createOpusEngine, HalfbandUpsampler, LightningClient, OpusEncoder } from '../dist/esm/index.js'
 import { machine, median, QUICK, speechLike } from './lib.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -74,7 +75,7 @@ async function shipped() {
 // (a*) the same stages, no Pacer.
 async function stages() {
   const pcm = client.pcm(req)
-  return countPackets(pcm.pipe(new Resampler({ from: 24000, to: 48000 })).pipe(new ChannelMixer({ from: 1, to: 2 })).pipe(new OpusEncoder({ format: FORMAT48 })))
+  return countPackets(pcm.pipe(new HalfbandUpsampler({ channels: 2 })).pipe(new OpusEncoder({ format: FORMAT48 })))
 }
 
 // (e) native rate: 24 kHz mono packets.
@@ -122,7 +123,7 @@ async function diy() {
 // (c) PCM → StreamType.Raw: voice encodes (prism-media opus.Encoder).
 async function raw() {
   const pcm = client.pcm(req)
-  const pcm48 = pcm.pipe(new Resampler({ from: 24000, to: 48000 })).pipe(new ChannelMixer({ from: 1, to: 2 }))
+  const pcm48 = pcm.pipe(new HalfbandUpsampler({ channels: 2 }))
   const resource = voice.createAudioResource(pcm48, { inputType: voice.StreamType.Raw })
   return countPackets(resource.playStream)
 }
@@ -156,7 +157,7 @@ async function engineAlone() {
 
 const VARIANTS = [
   { key: 'a', name: '(a) lightning-stream: pcm() → createDiscordStream opus (as shipped, realtime)', fn: shipped, streams: S_RT },
-  { key: 'a*', name: '(a*) lightning-stream: pcm() → Resampler → ChannelMixer → OpusEncoder (no Pacer)', fn: stages, streams: S },
+  { key: 'a*', name: '(a*) lightning-stream: pcm() → HalfbandUpsampler → OpusEncoder (no Pacer)', fn: stages, streams: S },
   { key: 'b', name: '(b) DIY: SSE by hand → WAV → voice Arbitrary (ffmpeg per stream)', fn: diy, streams: S },
   { key: 'c', name: '(c) pcm() → 48 kHz stereo → voice Raw (prism-media encodes)', fn: raw, streams: S },
   { key: 'd', name: '(d) the Opus engine alone (limit)', fn: engineAlone, streams: S },

@@ -2,7 +2,7 @@
 // the TTS's own 24 kHz mono decode in the 48 kHz stereo decoder Discord clients run. Does the audio
 // hold up? Both paths encode the same speech (eSpeak NG when installed, else the speech-like test
 // signal) at 64 kbit/s, 20 ms frames:
-//   default: 24 kHz mono → Resampler → ChannelMixer → 48 kHz stereo Opus (createDiscordStream's path);
+//   default: 24 kHz mono → HalfbandUpsampler → 48 kHz stereo Opus (createDiscordStream's path);
 //   native:  24 kHz mono Opus, as createDiscordStream({ nativeRate: true }) sends it.
 // Each packet stream is decoded by libopus at 48 kHz stereo (@evan/opus's Decoder, and opusscript's
 // as a second, independent build), and compared with the source upsampled to 48 kHz by the
@@ -10,7 +10,7 @@
 // and L/R difference. CPU per audio second of each encode path, median of interleaved repetitions.
 import { Decoder } from '@evan/opus'
 import OpusScript from 'opusscript'
-import { ChannelMixer, createResamplerCore, OpusEncoder, Resampler } from '../dist/esm/index.js'
+import { createResamplerCore, HalfbandUpsampler, OpusEncoder } from '../dist/esm/index.js'
 import { createEspeakEngine } from '../dist/esm/emulator/index.js'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -35,7 +35,7 @@ async function packets(pcm, stages) {
   await pipeline(Readable.from([pcm]), ...stages, new Writable({ objectMode: true, write(p, _e, cb) { out.push(p); cb() } }))
   return out
 }
-const defaultStages = () => [new Resampler({ from: 24000, to: 48000 }), new ChannelMixer({ from: 1, to: 2 }), new OpusEncoder({ format: { sampleRate: 48000, channels: 2, encoding: 's16le' }, engines: ['@evan/opus'] })]
+const defaultStages = () => [new HalfbandUpsampler({ channels: 2 }), new OpusEncoder({ format: { sampleRate: 48000, channels: 2, encoding: 's16le' }, engines: ['@evan/opus'] })]
 const nativeStages = () => [new OpusEncoder({ format: { sampleRate: 24000, channels: 1, encoding: 's16le' }, engines: ['@evan/opus'] })]
 
 /** Decodes packets at 48 kHz stereo; returns { left, right } as Float64Arrays. */

@@ -48,6 +48,7 @@ export { createSseDecoder, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseDecode
 export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
 export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
 export { createSsePcmDecoder, type SsePcmDecoder, type SsePcmDecoderOptions } from './audio/sse-pcm.core.js'
+export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerOptions } from './audio/halfband.core.js'
 export {
   assertPcmFormat,
   assertLittleEndianHost,
@@ -81,6 +82,8 @@ export {
   ChannelMixer,
   PcmFramer,
   G711Decoder,
+  HalfbandUpsampler,
+  type HalfbandUpsamplerStreamOptions,
   type ChannelMixerStreamOptions,
   type PcmFramerOptions,
   type G711DecoderOptions,
