@@ -106,7 +106,7 @@ export {
 export { convertPcm } from './audio/convert.js'
 export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
 export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
-export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type PooledOpusEngine } from './codecs/opus-pool.js'
+export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type OpusPoolQueue, type OpusPoolStats, type PooledOpusEngine } from './codecs/opus-pool.js'
 export {
   createOpusEngine,
   opusEngineReport,

@@ -46,6 +46,22 @@ export interface OpusEncoderPoolOptions {
   idleTimeoutMs?: number | undefined
 }
 
+/** Work in an {@link OpusEncoderPool}, across its workers. */
+export interface OpusPoolQueue {
+  /** Frames sent to workers and not encoded yet. */
+  inFlight: number
+  /** Batches waiting in the pool for room on their worker. */
+  waiting: number
+}
+
+/** Worker starts of an {@link OpusEncoderPool}. */
+export interface OpusPoolStats {
+  /** Workers started so far. */
+  started: number
+  /** Of those, replacements for a worker that died. */
+  replaced: number
+}
+
 /** An Opus engine on a pool worker: {@link OpusEngine} plus asynchronous batches. */
 export interface PooledOpusEngine extends OpusEngine {
   /** Encodes whole frames in order; resolves with one packet per frame. */
@@ -131,7 +147,7 @@ export class OpusEncoderPool {
   }
 
   /** Frames sent to workers and not yet encoded, and batches waiting in the pool, across workers. */
-  get queue(): { inFlight: number; waiting: number } {
+  get queue(): OpusPoolQueue {
     let inFlight = 0
     let waiting = 0
     for (const s of this.#slots) {
@@ -142,7 +158,7 @@ export class OpusEncoderPool {
   }
 
   /** Workers started so far, and how many of them replaced a worker that died. */
-  get stats(): { started: number; replaced: number } {
+  get stats(): OpusPoolStats {
     return { started: this.#started, replaced: this.#replaced }
   }
 
