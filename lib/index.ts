@@ -64,6 +64,8 @@ export { SseParser, type SseParserOptions } from './sse/sse-parser.js'
 export { createSseDecoder, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseDecoder, type SseDecoderOptions } from './sse/core.js'
 export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
 export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
+export { createSsePcmDecoder, type SsePcmDecoder, type SsePcmDecoderOptions } from './audio/sse-pcm.core.js'
+export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerOptions } from './audio/halfband.core.js'
 export {
   assertPcmFormat,
   assertLittleEndianHost,
@@ -97,6 +99,8 @@ export {
   ChannelMixer,
   PcmFramer,
   G711Decoder,
+  HalfbandUpsampler,
+  type HalfbandUpsamplerStreamOptions,
   type ChannelMixerStreamOptions,
   type PcmFramerOptions,
   type G711DecoderOptions,
@@ -119,6 +123,7 @@ export {
 export { convertPcm } from './audio/convert.js'
 export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
 export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
+export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type OpusPoolQueue, type OpusPoolStats, type PooledOpusEngine } from './codecs/opus-pool.js'
 export {
   createOpusEngine,
   opusEngineReport,

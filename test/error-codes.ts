@@ -65,6 +65,7 @@ t.test('every error class the package exports carries a documented code', async 
     new lib.AudioFormatError('x'),
     new lib.FfmpegError('x'),
     new lib.OpusEngineMissingError([]),
+    new lib.OpusWorkerError('x'),
     new lib.LightningStreamError('espeak-ng wrote no audio', 'ERR_ESPEAK_FAILED'),
   ]
   const classes = Object.entries(lib).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error).map(([k]) => k)
@@ -95,6 +96,7 @@ t.test('every error class the package exports carries a documented code', async 
         return 5
       case 'ERR_FFMPEG':
       case 'ERR_OPUS_ENGINE_MISSING':
+      case 'ERR_OPUS_WORKER':
       case 'ERR_ESPEAK_MISSING':
       case 'ERR_ESPEAK_FAILED':
         return 1

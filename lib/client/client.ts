@@ -1,18 +1,17 @@
 import { inspect } from 'node:util'
-import { pipeline, type Duplex } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, ProtocolError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
-import { G711Decoder } from '../audio/pcm-stages.js'
+import { createSsePcmDecoder } from '../audio/sse-pcm.core.js'
 import { TtsTimeline, type TtsMetrics } from '../metrics/metrics.js'
-import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
-import { SseParser } from '../sse/sse-parser.js'
 import { VERSION } from '../version.js'
 import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http.js'
 import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 import { Semaphore } from './semaphore.js'
 import { resolveRetry, retrying, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
-import { TtsSource, type TtsResponseInfo } from './tts-source.js'
+import { TtsSource, type TtsSourceInit } from './tts-source.js'
+import { PcmSource } from './pcm-source.js'
 import { parseWavHeader, WAV_UNKNOWN_SIZE } from '../audio/wav-header.js'
 
 /**
@@ -92,7 +91,7 @@ export interface CallOptions {
 }
 
 /** A PCM byte stream that says what it carries, returned by {@link LightningClient.pcm}. */
-export interface PcmReadable extends Duplex {
+export interface PcmReadable extends Readable {
   /** The PCM format of the bytes (s16le mono at the requested rate). */
   readonly format: PcmFormat
   /** Audio frames and bytes decoded so far (before G.711 expansion for `ulaw`/`alaw`). */
@@ -265,11 +264,12 @@ export class LightningClient {
     signal: AbortSignal | undefined,
     onRetry?: (info: RetryInfo) => void,
     onSend?: () => void,
+    bodyHighWaterMark = 16 * 1024,
   ) {
     const release = await this.#slots.acquire(signal)
     onSend?.()
     try {
-      const attempt = () => this.#attempt(method, path, accept, body, signal)
+      const attempt = () => this.#attempt(method, path, accept, body, signal, bodyHighWaterMark)
       const response = await retrying(this.#retry, attempt, { signal, onRetry, mapAbort: (e) => toLightningError(e, this.#timeouts) })
       return { response, release }
     } catch (err) {
@@ -279,7 +279,7 @@ export class LightningClient {
   }
 
   /** One HTTP attempt: headers phase timed here, non-2xx → {@link ApiError}. */
-  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
+  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined, bodyHighWaterMark = 16 * 1024) {
     // The headers phase is timed here rather than by undici's `headersTimeout`, which its HTTP/1
     // parser does not enforce in every socket state (seen with undici 7.30 on loopback).
     const headersMs = this.#timeouts.headers
@@ -301,7 +301,7 @@ export class LightningClient {
         dispatcher: this.#dispatcher,
         headersTimeout: headersMs,
         bodyTimeout: this.#timeouts.idle,
-        highWaterMark: 16 * 1024,
+        highWaterMark: bodyHighWaterMark,
       })
       clearTimeout(timer)
       if (response.statusCode < 200 || response.statusCode > 299) throw await apiErrorFrom(response)
@@ -323,24 +323,31 @@ export class LightningClient {
     return this.#stream(resolveTtsRequest(request), options)
   }
 
-  #stream(body: ResolvedTtsRequest, options: CallOptions, deferFailure = false, timeline?: TtsTimeline): TtsSource {
+  #stream(body: ResolvedTtsRequest, options: CallOptions): TtsSource {
+    return new TtsSource(this.#sourceInit(body, options))
+  }
+
+  /** `bodyHighWaterMark`: bytes undici's body buffers before it stops reading the socket. */
+  #sourceInit(body: ResolvedTtsRequest, options: CallOptions, bodyHighWaterMark = 16 * 1024): TtsSourceInit {
     this.#checkKey()
-    return new TtsSource({
-      deferFailure,
-      timeline,
+    return {
       // The source aborts `signal` when it is destroyed, including by the caller's signal.
-      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend),
+      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend, bodyHighWaterMark),
       signal: options.signal,
       totalTimeoutMs: this.#timeouts.total,
       timeouts: this.#timeouts,
-    })
+    }
   }
 
   /**
-   * Streams PCM: {@link TtsSource} → {@link SseParser} → {@link AudioChunkDecoder} (→
-   * {@link G711Decoder} for `ulaw`/`alaw`), returned as one stream whose `format` says what it
+   * Streams PCM: the response body's chunks go straight through the fused SSE → PCM core
+   * ({@link createSsePcmDecoder}: the same strict decoding as {@link SseParser} then
+   * {@link AudioChunkDecoder}, with a one-pass fast path for the documented frame; G.711 expanded
+   * for `ulaw`/`alaw`), one PCM Buffer per network chunk, in one stream whose `format` says what it
    * carries: s16le mono at the requested rate. `output_format` may be `pcm` (the default), `wav`,
-   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
+   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`. The
+   * stream ends at the `done: true` terminator, releasing the slot at once (the connection too,
+   * unless the response ends right after it and the socket can be reused).
    * Emits `'response'` and `'retry'` like {@link TtsSource}, and `'metrics'` ({@link TtsMetrics})
    * when it closes.
    *
@@ -361,34 +368,14 @@ export class LightningClient {
     this.#checkKey()
     const segmented = segmentedPcm(this.#streamTextContext(), body, options)
     if (segmented) return segmented
-    // The source ends cleanly on a mid-stream failure so the audio that arrived is delivered first;
-    // the decoder then reports that failure (not a bare truncation) when its input ends.
+    // Fused path: the source hands each network chunk of the body straight to one synchronous
+    // SSE → PCM core and pushes one PCM Buffer per chunk. A mid-stream failure comes after the
+    // audio decoded before it, and carries `delivered`.
     const timeline = new TtsTimeline()
-    const source = this.#stream(body, options, true, timeline)
-    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure, timeline })
-    const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
-    // The terminator ends the request at once, even when the server keeps the response open.
-    decoder.once('done', () => source.complete())
-    source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
-    source.on('retry', (info: RetryInfo) => last.emit('retry', info))
-    // Errors travel down: pipeline destroys the last stage with the first error, and destroying
-    // the last stage (the caller's end) destroys the source and closes the socket.
-    pipeline([source, new SseParser(), decoder, ...(last === decoder ? [] : [last])], () => {})
-    const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
-    Object.defineProperty(last, 'format', { value: format, enumerable: true })
-    if (last !== decoder) Object.defineProperty(last, 'delivered', { get: () => decoder.delivered, enumerable: true })
-    let failed = false
-    const snapshot = () => {
-      const d = decoder.delivered
-      return timeline.snapshot(d.bytes, d.durationMs ?? 0, failed)
-    }
-    Object.defineProperty(last, 'metrics', { get: snapshot, enumerable: true })
-    last.once('error', () => (failed = true))
-    last.once('close', () => {
-      timeline.mark('end')
-      last.emit('metrics', snapshot())
-    })
-    return last as PcmReadable
+    const core = createSsePcmDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, g711ToPcm: true })
+    // undici's body is read in flowing mode; when the consumer is slow, a high-water mark of 0
+    // makes undici stop at the first chunk it has to hold (one socket read, not four).
+    return new PcmSource(this.#sourceInit(body, options, 0), core, timeline) as unknown as PcmReadable
   }
 
   /**

@@ -2,7 +2,8 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import type { StageStreamOptions } from '../audio/pcm-stages.js'
-import { createOpusEngine, opusEngineInstalled, OpusEngineMissingError, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName } from './opus-engines.js'
+import { createOpusEngine, opusEngineInstalled, OpusEngineMissingError, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName, type OpusEngineSettings } from './opus-engines.js'
+import { sharedOpusEncoderPool, type OpusEncoderPool, type PooledOpusEngine } from './opus-pool.js'
 
 /** Options of {@link OpusEncoder}. */
 export interface OpusEncoderOptions {
@@ -22,6 +23,12 @@ export interface OpusEncoderOptions {
   packetLossPercent?: number | undefined
   /** Engines to try, in order. @defaultValue fastest first: `@discordjs/opus`, `@evan/opus`, `opusscript` */
   engines?: readonly OpusEngineName[] | undefined
+  /**
+   * Encode on a worker thread: an {@link OpusEncoderPool}, or `true` for the shared pool (one
+   * worker per core). The packets are the same; the main thread only frames and forwards them.
+   * @defaultValue `false` (encode on this thread)
+   */
+  pool?: OpusEncoderPool | boolean | undefined
   /** Options for the underlying Transform (object-mode readable side is forced). */
   streamOptions?: StageStreamOptions | undefined
 }
@@ -111,18 +118,18 @@ export class OpusEncoder extends Transform {
 
   /** Resolves the engine (created once). */
   ready(): Promise<OpusEngine> {
-    this.#engine ??= createOpusEngine(
-      {
-        sampleRate: this.format.sampleRate,
-        channels: this.format.channels,
-        application: this.#options.application ?? 'audio',
-        bitrate: this.#options.bitrate ?? 64000,
-        complexity: this.#options.complexity,
-        fec: this.#options.fec ?? false,
-        packetLossPercent: this.#options.packetLossPercent ?? 0,
-      },
-      this.#options.engines ?? OPUS_ENGINES,
-    ).then((e) => {
+    const settings: OpusEngineSettings = {
+      sampleRate: this.format.sampleRate,
+      channels: this.format.channels,
+      application: this.#options.application ?? 'audio',
+      bitrate: this.#options.bitrate ?? 64000,
+      complexity: this.#options.complexity,
+      fec: this.#options.fec ?? false,
+      packetLossPercent: this.#options.packetLossPercent ?? 0,
+    }
+    const engines = this.#options.engines ?? OPUS_ENGINES
+    const pool = this.#options.pool === true ? sharedOpusEncoderPool() : this.#options.pool || undefined
+    this.#engine ??= (pool ? pool.open(settings, engines) : createOpusEngine(settings, engines)).then((e) => {
       this.#resolved = e
       if (this.destroyed) e.free()
       return e
@@ -131,42 +138,59 @@ export class OpusEncoder extends Transform {
   }
 
   /**
-   * Encodes every whole frame of `tail + chunk`. Engines copy their input, so frames inside the
-   * chunk are encoded from views; only a frame that straddles two chunks is assembled (the tail
-   * is always shorter than one frame).
+   * The whole frames of `tail + chunk`. Engines copy their input, so frames inside the chunk are
+   * views; only a frame that straddles two chunks is assembled (the tail is always shorter than
+   * one frame).
    */
-  #encodeChunk(engine: OpusEngine, chunk: Buffer): void {
+  #framesOf(chunk: Buffer): Buffer[] {
     const fb = this.#frameBytes
+    const frames: Buffer[] = []
     let off = 0
     if (this.#tail) {
       const need = fb - this.#tail.length
       if (chunk.length < need) {
         this.#tail = Buffer.concat([this.#tail, chunk])
-        return
+        return frames
       }
-      this.push(engine.encode(Buffer.concat([this.#tail, chunk.subarray(0, need)]), this.frameSamples))
-      this.#packets++
+      frames.push(Buffer.concat([this.#tail, chunk.subarray(0, need)]))
       this.#tail = null
       off = need
     }
-    for (; off + fb <= chunk.length; off += fb) {
-      this.push(engine.encode(chunk.subarray(off, off + fb), this.frameSamples))
-      this.#packets++
-    }
+    for (; off + fb <= chunk.length; off += fb) frames.push(chunk.subarray(off, off + fb))
     if (off < chunk.length) this.#tail = Buffer.from(chunk.subarray(off)) // the caller may reuse its chunk
+    return frames
+  }
+
+  /**
+   * Encodes `frames` and pushes their packets, then calls back: at once on this thread, or when a
+   * pool worker answers (so a stream has one batch in flight: backpressure holds).
+   */
+  #encodeFrames(engine: OpusEngine, frames: Buffer[], callback: (err?: Error | null) => void): void {
+    const pooled = (engine as Partial<PooledOpusEngine>).encodeBatch
+    if (pooled) {
+      if (frames.length === 0) return callback()
+      pooled(frames, this.frameSamples).then((packets) => {
+        for (const p of packets) this.push(p)
+        this.#packets += packets.length
+        callback()
+      }, callback)
+      return
+    }
+    try {
+      for (const f of frames) {
+        this.push(engine.encode(f, this.frameSamples))
+        this.#packets++
+      }
+      callback()
+    } catch (err) {
+      callback(err as Error)
+    }
   }
 
   /** @internal */
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.#inputBytes += chunk.length
-    const run = (engine: OpusEngine) => {
-      try {
-        this.#encodeChunk(engine, chunk)
-        callback()
-      } catch (err) {
-        callback(err as Error)
-      }
-    }
+    const run = (engine: OpusEngine) => this.#encodeFrames(engine, this.#framesOf(chunk), callback)
     if (this.#resolved) run(this.#resolved)
     else this.ready().then(run, (err: Error) => callback(err))
   }
@@ -175,32 +199,26 @@ export class OpusEncoder extends Transform {
   override _flush(callback: TransformCallback): void {
     this.ready().then(
       (engine) => {
-        try {
-          const tail = this.#tail
-          if (tail) {
-            if (tail.length % (2 * this.format.channels)) throw new AudioFormatError('OpusEncoder input ended mid-sample-frame')
-            const last = Buffer.alloc(this.#frameBytes) // the last partial frame, padded with silence
-            tail.copy(last)
-            this.push(engine.encode(last, this.frameSamples))
-            this.#packets++
-            this.#tail = null
-          }
-          // Flush the lookahead: the encoder outputs each sample `preSkip` samples late, so the
-          // packets must carry preSkip + input samples before the end granule can point at the
-          // last input sample (RFC 7845 §4: the final granule must not exceed what was carried).
-          if (this.#packets > 0) {
-            const frame48 = this.frameSamples * (48000 / this.format.sampleRate)
-            const silence = Buffer.alloc(this.#frameBytes)
-            while (this.#packets * frame48 < engine.preSkip + this.inputSamples) {
-              this.push(engine.encode(silence, this.frameSamples))
-              this.#packets++
-            }
-          }
-          engine.free()
-          callback()
-        } catch (err) {
-          callback(err as Error)
+        const last: Buffer[] = []
+        const tail = this.#tail
+        if (tail) {
+          if (tail.length % (2 * this.format.channels)) return callback(new AudioFormatError('OpusEncoder input ended mid-sample-frame'))
+          const padded = Buffer.alloc(this.#frameBytes) // the last partial frame, padded with silence
+          tail.copy(padded)
+          last.push(padded)
+          this.#tail = null
         }
+        // Flush the lookahead: the encoder outputs each sample `preSkip` samples late, so the
+        // packets must carry preSkip + input samples before the end granule can point at the
+        // last input sample (RFC 7845 §4: the final granule must not exceed what was carried).
+        if (this.#packets + last.length > 0) {
+          const frame48 = this.frameSamples * (48000 / this.format.sampleRate)
+          while ((this.#packets + last.length) * frame48 < engine.preSkip + this.inputSamples) last.push(Buffer.alloc(this.#frameBytes))
+        }
+        this.#encodeFrames(engine, last, (err) => {
+          engine.free()
+          callback(err)
+        })
       },
       (err: Error) => callback(err),
     )

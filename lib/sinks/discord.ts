@@ -7,7 +7,9 @@ import { pipeline, type Readable, type Transform } from 'node:stream'
 import { InvalidOptionError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
+import { HalfbandUpsampler } from '../audio/pcm-stages.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
+import type { OpusEncoderPool } from '../codecs/opus-pool.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
 import type { TtsRequest } from '../client/request.js'
@@ -50,6 +52,21 @@ export interface DiscordStreamOptions {
   leadMs?: number | undefined
   /** Opus bitrate. @defaultValue `64000` */
   bitrate?: number | undefined
+  /**
+   * Encode Opus on a worker thread ({@link OpusEncoderPool}, or `true` for the shared pool: one
+   * worker per core), for `'opus'` and `'ogg'` modes. @defaultValue `false`
+   */
+  pool?: OpusEncoderPool | boolean | undefined
+  /**
+   * `'opus'` mode only: encode the input's own channel count, and its own rate when Opus takes it
+   * (8, 12, 16, 24 or 48 kHz; otherwise 48 kHz), instead of converting to 48 kHz stereo. Opus
+   * packets carry no input rate: Discord clients decode every packet at 48 kHz stereo, and a
+   * 24 kHz mono packet plays the same speech. It skips the resampler and the channel mixer and
+   * encodes one channel: ~60 % less CPU per stream, measured by `benchmarks/discord-native-rate.mjs`,
+   * which decodes both kinds with libopus at 48 kHz stereo and finds the native packets as close to
+   * the source (correlation, level, length). @defaultValue `false`
+   */
+  nativeRate?: boolean | undefined
 }
 
 /** What {@link createDiscordStream} returns. */
@@ -65,6 +82,24 @@ export interface DiscordStream {
 }
 
 const DISCORD_FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' }
+
+/**
+ * The stages from `from` to `to`. Exactly twice the rate from mono (pcm()'s 24 kHz mono to
+ * Discord's 48 kHz stereo) takes the IIR half-band upsampler, one pass and ~4× cheaper than the
+ * FIR resampler plus the mixer (Opus is then ~80 % of the chain's CPU; `benchmarks/discord-chain.mjs`).
+ */
+function toFormat(from: PcmFormat, to: PcmFormat): Transform[] {
+  if (from.encoding === 's16le' && from.channels === 1 && to.encoding === 's16le' && to.sampleRate === 2 * from.sampleRate && (to.channels === 1 || to.channels === 2)) {
+    return [new HalfbandUpsampler({ channels: to.channels })]
+  }
+  return convertPcm(from, to)
+}
+
+/** The `nativeRate` encoding format for `input`: its channels (≤ 2), its rate when Opus takes it, else 48 kHz. */
+function nativeOpusFormat(input: PcmFormat): PcmFormat {
+  const rate = [8000, 12000, 16000, 24000, 48000].includes(input.sampleRate) ? input.sampleRate : 48000
+  return { sampleRate: rate, channels: Math.min(2, input.channels), encoding: 's16le' }
+}
 
 /**
  * Builds a Discord voice stream from PCM with a `format` (any rate and channel count: converted to
@@ -91,10 +126,16 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   } else pcm = input
   // In 'ogg' mode the encoder pads the last frame itself and the end granule trims it off, so the
   // file decodes to exactly the input; raw and opus modes hand voice whole 20 ms frames.
-  const pacer = new Pacer({ format: DISCORD_FORMAT, frameMs: 20, leadMs: options.leadMs ?? 100, fillSilence: true, padLast: mode !== 'ogg' })
-  const stages: Transform[] = [...convertPcm(pcm.format, DISCORD_FORMAT), pacer]
+  if (options.nativeRate === true && mode !== 'opus') {
+    throw new InvalidOptionError('nativeRate', `applies to mode 'opus' only (voice plays Ogg Opus and raw PCM at 48 kHz stereo; got '${mode}')`)
+  }
+  const format: PcmFormat = options.nativeRate === true ? nativeOpusFormat(pcm.format) : DISCORD_FORMAT
+  const pacer = new Pacer({ format, frameMs: 20, leadMs: options.leadMs ?? 100, fillSilence: true, padLast: mode !== 'ogg' })
+  // Live playback (opus, raw) takes the cheap IIR half-band upsampler for 24 → 48 kHz; 'ogg' keeps
+  // the linear-phase Resampler, so the Ogg stream decodes sample-aligned with its input (lag 0).
+  const stages: Transform[] = [...(mode === 'ogg' ? convertPcm(pcm.format, format) : toFormat(pcm.format, format)), pacer]
   if (mode !== 'raw') {
-    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: 20, bitrate: options.bitrate })
+    const opus = new OpusEncoder({ format, frameMs: 20, bitrate: options.bitrate, pool: options.pool })
     stages.push(opus)
     if (mode === 'ogg') stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000 }))
   }
