@@ -1,9 +1,7 @@
 // docs/custom-pipelines.md: write your own stage and put it anywhere in the chain.
 // A gain stage on s16le PCM: carry the odd byte, clip instead of wrapping, keep the format.
-import { createWriteStream } from 'node:fs'
 import { Transform } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { LightningClient, PcmFramer, WavEncoder, instrument, stageMetrics } from 'lightning-stream'
+import { LightningClient, PcmFramer, instrument, stageMetrics, writeWavFile } from 'lightning-stream'
 import { startEmulator } from 'lightning-stream/emulator'
 
 class Gain extends Transform {
@@ -33,7 +31,7 @@ const client = new LightningClient({ baseUrl: emulator?.url })
 const pcm = client.pcm({ text: 'Louder, please.', voice_id: 'magnus' })
 const gain = instrument(new Gain(2), 'gain')
 const framer = instrument(new PcmFramer({ format: pcm.format, frameMs: 20 }), 'framer')
-await pipeline(pcm, gain, framer, new WavEncoder({ format: pcm.format }), createWriteStream(process.argv[2] ?? 'louder.wav'))
+await writeWavFile(process.argv[2] ?? 'louder.wav', pcm, pcm.format, [gain, framer]) // exact sizes in the header
 for (const stage of [gain, framer]) {
   const m = stageMetrics(stage)
   console.error(`${m.name}: ${m.chunksIn} chunks in, ${m.chunksOut} out, ${(m.busyNs / 1e6).toFixed(2)} ms busy`)

@@ -21,7 +21,8 @@ async function say(text) {
 await say('Hello, voice channel!')
 // Barge-in: stop() destroys the stream, which aborts synthesis; the next say() starts clean.
 const interrupted = say('This sentence gets interrupted halfway through, as a user starts talking.')
-setTimeout(() => player.stop(true), 500)
+await entersState(player, AudioPlayerStatus.Playing, 5_000)
+setTimeout(() => player.stop(true), 500) // the user starts talking half a second in
 await interrupted
 await say('Sorry, go ahead.')
 

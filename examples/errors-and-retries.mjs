@@ -1,8 +1,6 @@
 // Errors, retries, timeouts and aborts (docs/errors-and-retries.md). Offline: the emulator
 // injects a 503 (retried), then a dropped connection (surfaced with the audio delivered).
-import { createWriteStream } from 'node:fs'
-import { pipeline } from 'node:stream/promises'
-import { LightningClient, LightningStreamError, WavEncoder } from 'lightning-stream'
+import { LightningClient, LightningStreamError, writeWavFile } from 'lightning-stream'
 import { startEmulator } from 'lightning-stream/emulator'
 
 const emulator = await startEmulator({ faults: { failStatus: 503, failCount: 1, dropAfterChunk: 40 } })
@@ -15,7 +13,8 @@ const client = new LightningClient({
 const abort = AbortSignal.timeout(30_000) // or your barge-in signal
 const pcm = client.pcm({ text: 'A sentence long enough to be cut off in the middle.', voice_id: 'magnus' }, { signal: abort })
 try {
-  await pipeline(pcm, new WavEncoder({ format: pcm.format }), createWriteStream('partial.wav'))
+  // keepPartial: on failure, partial.wav still gets a valid header for the audio that arrived
+  await writeWavFile('partial.wav', pcm, pcm.format, [], { keepPartial: true })
 } catch (err) {
   if (!(err instanceof LightningStreamError)) throw err
   switch (err.code) {

@@ -1,8 +1,6 @@
 // README example: stream speech into a WAV file with pipeline(). Runs offline against the
 // built-in emulator unless SMALLEST_API_KEY is set. Usage: node examples/pipeline-wav.mjs [out.wav]
-import { createWriteStream } from 'node:fs'
-import { pipeline } from 'node:stream/promises'
-import { LightningClient, WavEncoder } from 'lightning-stream'
+import { LightningClient, writeWavFile } from 'lightning-stream'
 import { startEmulator } from 'lightning-stream/emulator'
 
 const emulator = process.env.SMALLEST_API_KEY ? undefined : await startEmulator()
@@ -10,7 +8,9 @@ const client = new LightningClient({ baseUrl: emulator?.url })
 
 const pcm = client.pcm({ text: 'Streaming speech, chunk by chunk.', voice_id: 'magnus' })
 pcm.on('response', (r) => console.error(`request id ${r.requestId}`))
-await pipeline(pcm, new WavEncoder({ format: pcm.format }), createWriteStream(process.argv[2] ?? 'speech.wav'))
+// A file gets exact sizes in its header, and appears only once complete: writeWavFile, not
+// WavEncoder piped into createWriteStream (WavEncoder's streaming header is for pipes and HTTP).
+await writeWavFile(process.argv[2] ?? 'speech.wav', pcm, pcm.format)
 console.error(`${pcm.delivered.bytes} bytes of ${pcm.format.sampleRate} Hz PCM`)
 
 await client.close()

@@ -13,6 +13,37 @@
 
 const kBrands = Symbol.for('lightning-stream.error')
 
+/**
+ * Every `code` a lightning-stream error can carry, documented in the README's error table and
+ * in `docs/errors-and-retries.md`. {@link ErrorCode} is the union of these strings, so a
+ * `switch (err.code)` is checked by TypeScript.
+ */
+export const ERROR_CODES = [
+  'ERR_INVALID_REQUEST',
+  'ERR_INVALID_OPTION',
+  'ERR_MISSING_API_KEY',
+  'ERR_API',
+  'ERR_CONNECTION',
+  'ERR_TIMEOUT',
+  'ERR_ABORTED',
+  'ERR_PROTOCOL',
+  'ERR_SSE_PARSE',
+  'ERR_FRAME_INVALID_JSON',
+  'ERR_FRAME_INVALID_BASE64',
+  'ERR_FRAME_INVALID',
+  'ERR_SERVER_ERROR_FRAME',
+  'ERR_STREAM_TRUNCATED',
+  'ERR_AUDIO_FORMAT',
+  'ERR_FFMPEG',
+  'ERR_OPUS_ENGINE_MISSING',
+  'ERR_OPUS_WORKER',
+  'ERR_ESPEAK_MISSING',
+  'ERR_ESPEAK_FAILED',
+] as const
+
+/** The documented error codes: switch on these. */
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
 /** How much audio had been handed downstream when an error happened. */
 export interface AudioDelivered {
   /** Audio-bearing SSE frames decoded. */
@@ -43,12 +74,12 @@ export interface LightningStreamErrorOptions {
  * ```
  */
 export class LightningStreamError extends Error {
-  /** Stable machine-readable code, e.g. `ERR_API`, `ERR_STREAM_TRUNCATED`. */
-  readonly code: string
+  /** Stable machine-readable code, one of {@link ERROR_CODES}, e.g. `ERR_API`, `ERR_STREAM_TRUNCATED`. */
+  readonly code: ErrorCode
   /** Audio delivered before the failure, when the error happened mid-stream. */
   delivered: AudioDelivered | undefined
 
-  constructor(message: string, code = 'ERR_LIGHTNING_STREAM', options: LightningStreamErrorOptions = {}) {
+  constructor(message: string, code: ErrorCode, options: LightningStreamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
@@ -102,11 +133,16 @@ export class InvalidRequestError extends LightningStreamError {
   }
 }
 
-/** A constructor or call option is invalid (e.g. a bad `baseUrl`, a negative timeout). */
+/**
+ * A constructor or call option is invalid (e.g. a bad `baseUrl`, a negative timeout, an Opus
+ * `frameMs` of 25, an unknown resampler `quality`). Raised when the object is constructed or the
+ * call is made, before any byte is sent or any audio flows. A `format` a stage cannot take is
+ * an {@link AudioFormatError} instead.
+ */
 export class InvalidOptionError extends LightningStreamError {
   /** The option's name. */
   readonly option: string
-  constructor(option: string, message: string, code = 'ERR_INVALID_OPTION') {
+  constructor(option: string, message: string, code: 'ERR_INVALID_OPTION' | 'ERR_MISSING_API_KEY' = 'ERR_INVALID_OPTION') {
     super(`Invalid option ${option}: ${message}`, code)
     this.option = option
   }
@@ -209,6 +245,16 @@ export class TimeoutError extends LightningStreamError {
 export class AbortError extends LightningStreamError {
   constructor(message = 'The operation was aborted', options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_ABORTED', options)
+  }
+}
+
+/**
+ * A response does not follow the vendor's protocol where no more specific error applies: e.g. a
+ * voices body that is not JSON or has no `voices` array. Not retried (the server answered).
+ */
+export class ProtocolError extends LightningStreamError {
+  constructor(message: string, options: LightningStreamErrorOptions = {}) {
+    super(message, 'ERR_PROTOCOL', options)
   }
 }
 

@@ -25,6 +25,23 @@ export {
   type QueueState,
 } from './client/client.js'
 export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
+export { TextToSpeechStream, PCM_HIGH_WATER, PCM_LOW_WATER, type TextToSpeechMetrics, type TextToSpeechStreamOptions } from './client/text-to-speech-stream.js'
+export type { StreamTextOptions, PcmOptions, SegmentOptions } from './client/stream-text.js'
+export { resolveStreamTextRequest, type StreamTextRequest, type ResolvedStreamTextRequest, type WordTimestamp } from './client/ws-protocol.js'
+export type { SegmentInfo } from './client/segmented-source.js'
+export {
+  createSentenceSegmenter,
+  segmentText,
+  mergeSegments,
+  ABBREVIATIONS,
+  MAX_SEGMENT_CHARS,
+  TARGET_SEGMENT_CHARS,
+  type SentenceSegmenter,
+  type SentenceSegmenterOptions,
+  type SegmentTextOptions,
+  type MergeOptions,
+  type AbbreviationList,
+} from './text/sentence-segmenter.js'
 export { isRetryable, resolveRetry, retryAfterMs, retryDelay, RETRY_STATUSES, type RetryInfo, type RetryOptions, type RetryPolicy } from './client/retry.js'
 export {
   checkTtsRequest,
@@ -47,6 +64,8 @@ export { SseParser, type SseParserOptions } from './sse/sse-parser.js'
 export { createSseDecoder, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseDecoder, type SseDecoderOptions } from './sse/core.js'
 export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
 export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
+export { createSsePcmDecoder, type SsePcmDecoder, type SsePcmDecoderOptions } from './audio/sse-pcm.core.js'
+export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerOptions } from './audio/halfband.core.js'
 export {
   assertPcmFormat,
   assertLittleEndianHost,
@@ -61,7 +80,7 @@ export {
   type PcmFormat,
 } from './audio/format.js'
 export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'
-export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult } from './audio/wav-encoder.js'
+export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult, type WriteWavFileOptions } from './audio/wav-encoder.js'
 export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
 export { Resampler, type ResamplerStreamOptions } from './audio/resampler.js'
 export {
@@ -80,6 +99,8 @@ export {
   ChannelMixer,
   PcmFramer,
   G711Decoder,
+  HalfbandUpsampler,
+  type HalfbandUpsamplerStreamOptions,
   type ChannelMixerStreamOptions,
   type PcmFramerOptions,
   type G711DecoderOptions,
@@ -102,6 +123,7 @@ export {
 export { convertPcm } from './audio/convert.js'
 export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
 export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
+export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type OpusPoolQueue, type OpusPoolStats, type PooledOpusEngine } from './codecs/opus-pool.js'
 export {
   createOpusEngine,
   opusEngineReport,
@@ -153,5 +175,16 @@ export {
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'
+export {
+  PlayedWords,
+  playheadOf,
+  type Playhead,
+  type PlayheadSink,
+  type PlayedWordsOptions,
+  type PacedFrameCounts,
+  type PacedSinkLike,
+  type PacedStreamLike,
+  type CapturingSinkLike,
+} from './sinks/played-words.js'
 export * from './errors.js'
 export { VERSION } from './version.js'

@@ -5,11 +5,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderTone } from '../lib/emulator/index.js'
 import { ffprobe } from './fixtures/ffmpeg.js'
+import { ffmpegForLibrary } from './fixtures/tools.js'
 import { decode } from './fixtures/signal.js'
+import { closed, spawnServer } from './fixtures/helpers.js'
 
 const root = new URL('..', import.meta.url).pathname
 const bin = join(root, 'dist/esm/cli/main.js')
 const dir = mkdtempSync(join(tmpdir(), 'ls-cli-'))
+ffmpegForLibrary() // the CLI's mp3/flac and the transcoding example inherit FFMPEG_PATH when ffmpeg is npm's
 const env = { ...process.env, SMALLEST_API_KEY: '' }
 const run = (args: string[], input?: string) =>
   spawnSync(process.execPath, [bin, ...args], { env, input: input ?? '', cwd: dir, timeout: 30_000 })
@@ -20,7 +23,7 @@ t.test('say writes an exact WAV file offline through the emulator', async (t) =>
   t.equal(r.status, 0, r.stderr.toString())
   const stderr = r.stderr.toString()
   t.match(stderr, /using the built-in emulator \(tone engine\)/)
-  t.match(stderr, /1\.68 s of speech as wav \(24000 Hz mono s16le\), first audio after \d+ ms/)
+  t.match(stderr, /1\.68 s of tone \(the emulator's test signal, not speech\) as wav \(24000 Hz mono s16le\), first audio after \d+ ms/)
   const wav = readFileSync(out)
   const pcm = renderTone({ text: 'Hello from lightning stream.', voice_id: 'magnus', sample_rate: 24000 })
   t.equal(wav.readUInt32LE(4), 36 + pcm.length, 'RIFF size patched')
@@ -39,7 +42,7 @@ t.test('say reads stdin and writes raw PCM or streaming WAV to stdout', async (t
 })
 
 t.test('exit codes: usage 2 with a readable message, no stack', async (t) => {
-  for (const args of [['say', 'hi', '-o', 'x.aiff'], ['say', 'hi'], ['say', 'hi', '-o', 'x.wav', '--engine', 'festival'], ['say', 'hi', '-o', 'x.wav', '--channels', '6'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
+  for (const args of [['say', 'hi', '-o', 'x.aiff'], ['say', 'hi', '-o', 'x.wav', '--engine', 'festival'], ['say', 'hi', '-o', 'x.wav', '--channels', '6'], ['say', 'hi', '-o', 'a.wav', '--speed', '9'], ['--nope'], ['fly']]) {
     const r = run(args)
     t.equal(r.status, 2, args.join(' '))
     t.match(r.stderr.toString(), /^lightning-stream: /)
@@ -114,20 +117,18 @@ t.test('voices prints a table and JSON', async (t) => {
 })
 
 t.test('serve runs the emulator until SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--engine', 'tone'], { env, cwd: dir })
-  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
+  const { child, url } = await spawnServer(t, [bin, 'serve', '--port', '0', '--engine', 'tone'], { env, cwd: dir })
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
   const res = await fetch(`${url}/waves/v1/health`)
   t.same(await res.json(), { status: 'ok' })
   child.kill('SIGTERM')
-  t.equal(await new Promise((r) => child.on('close', r)), 0)
+  t.equal(await closed(child), 0)
 
-  const faulty = spawn(process.execPath, [bin, 'serve', '--port', '0', '--engine', 'tone', '--fault', 'fail-status=503,fail-count=5'], { env, cwd: dir })
-  const furl = await new Promise<string>((resolve) => faulty.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())))
-  const r = await fetch(`${furl}/waves/v1/tts`, { method: 'POST', body: JSON.stringify({ text: 'x', voice_id: 'magnus' }), headers: { 'content-type': 'application/json' } })
+  const faulty = await spawnServer(t, [bin, 'serve', '--port', '0', '--engine', 'tone', '--fault', 'fail-status=503,fail-count=5'], { env, cwd: dir })
+  const r = await fetch(`${faulty.url}/waves/v1/tts`, { method: 'POST', body: JSON.stringify({ text: 'x', voice_id: 'magnus' }), headers: { 'content-type': 'application/json' } })
   t.equal(r.status, 503, '--fault injects into every request')
-  faulty.kill('SIGTERM')
-  await new Promise((r) => faulty.on('close', r))
+  faulty.child.kill('SIGTERM')
+  await closed(faulty.child)
 })
 
 t.test('the errors guide example retries a 503, then reports the cut-off audio', async (t) => {

@@ -13,7 +13,7 @@ import {
   type TtsRequest,
 } from '../lib/index.js'
 import { renderTone, startEmulator, type EmulatorOptions } from '../lib/emulator/index.js'
-import { collectBytes, errorOf } from './fixtures/helpers.js'
+import { collectBytes, errorOf, until } from './fixtures/helpers.js'
 
 const KEY = 'sk_test_0123456789abcdef'
 const req: TtsRequest = { text: 'Streaming speech, one frame at a time.', voice_id: 'magnus' }
@@ -170,7 +170,7 @@ t.test('concurrency: the client queues (FIFO) instead of hitting the server limi
     order.push(i)
     return audio.length
   })
-  await new Promise((r) => setTimeout(r, 20))
+  await until('one request running and two queued', () => client.queue.active === 1 && client.queue.waiting === 2)
   t.same(client.queue, { active: 1, waiting: 2 })
   const lengths = await Promise.all(runs)
   t.same(order, [0, 1, 2])
@@ -182,8 +182,9 @@ t.test('a second client over the account limit gets 429 with Retry-After', async
   const { client, emu } = await withEmulator(t, { realtimeFactor: 10 })
   const other = new LightningClient({ baseUrl: emu.url, apiKey: KEY, retry: false })
   t.teardown(() => other.close())
-  const first = collectBytes(client.pcm(req))
-  await new Promise((r) => setTimeout(r, 30))
+  // A long first request, in flight on the server before the second one is sent.
+  const first = collectBytes(client.pcm({ ...req, text: req.text.repeat(5) }))
+  await until('the first request to be in flight', () => emu.stats.active === 1)
   let retried = 0
   const second = other.pcm(req)
   second.on('retry', () => retried++)
@@ -217,8 +218,7 @@ t.test('abort before sending sends nothing; abort mid-stream closes the socket w
   const err = await errorOf(() => done)
   t.equal(err.code, 'ERR_ABORTED')
   t.ok((err as unknown as AbortError).delivered!.bytes >= 4000, 'the error says how much audio was delivered')
-  const t0 = Date.now()
-  while (emu.stats.active > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 5))
+  await until('the emulator to see the close', () => emu.stats.active === 0)
   t.equal(emu.stats.active, 0, 'the emulator saw the close')
   t.equal(emu.stats.clientAborts, 1)
   t.same(client.queue, { active: 0, waiting: 0 }, 'the slot was released')
@@ -229,8 +229,7 @@ t.test('destroying the returned stream closes the request', async (t) => {
   const pcm = client.pcm(req)
   pcm.once('data', () => pcm.destroy())
   await new Promise((r) => pcm.once('close', r))
-  const t0 = Date.now()
-  while (emu.stats.active > 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 5))
+  await until('the emulator to see the close', () => emu.stats.active === 0)
   t.equal(emu.stats.active, 0)
   t.same(client.queue, { active: 0, waiting: 0 })
 })

@@ -1,9 +1,10 @@
 import t from 'tap'
 import { createRequire } from 'node:module'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
@@ -19,11 +20,13 @@ import {
 } from '../lib/index.js'
 import { collectBytes, errorOf, splitEvery } from './fixtures/helpers.js'
 import { ffmpeg, ffprobe } from './fixtures/ffmpeg.js'
+import { ffmpegForLibrary } from './fixtures/tools.js'
 import { decode, encode, sine } from './fixtures/signal.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-codecs-'))
 const require = createRequire(import.meta.url)
 const stereo48: PcmFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' }
+ffmpegForLibrary() // the library's FfmpegTranscoder gets the ffmpeg the tests found (FFMPEG_PATH when it is npm's)
 
 /** A speech-like test signal: two tones with a slow envelope. */
 function signal(rate: number, seconds: number, channels = 1): Buffer {
@@ -142,12 +145,11 @@ t.test('Opus TOC parsing and encoder option checks', async (t) => {
   t.throws(() => new OpusEncoder({ format: { sampleRate: 44100, channels: 1, encoding: 's16le' } }), { code: 'ERR_AUDIO_FORMAT', message: /Resampler/ })
   t.throws(() => new OpusEncoder({ format: { ...stereo48, channels: 3 } }), { code: 'ERR_AUDIO_FORMAT' })
   t.throws(() => new OpusEncoder({ format: { ...stereo48, encoding: 'f32le' } }), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => new OpusEncoder({ format: stereo48, frameMs: 25 }), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => new OpusEncoder({ format: stereo48, complexity: 11 }), { code: 'ERR_AUDIO_FORMAT' })
-  const missing = new OpusEncoder({ format: stereo48, engines: ['@discordjs/opus'] })
-  const err = await errorOf(() => collectBytes(Readable.from([Buffer.alloc(3840)]).pipe(missing)))
-  t.equal(err.code, report['@discordjs/opus'] === 'ok' ? undefined : 'ERR_OPUS_ENGINE_MISSING')
-  t.match(err.message, /npm install @evan\/opus/)
+  t.throws(() => new OpusEncoder({ format: stereo48, frameMs: 25 }), { code: 'ERR_INVALID_OPTION', option: 'frameMs' })
+  t.throws(() => new OpusEncoder({ format: stereo48, complexity: 11 }), { code: 'ERR_INVALID_OPTION', option: 'complexity' })
+  // A missing engine is reported when the encoder is constructed, before any audio flows.
+  if (report['@discordjs/opus'] === 'ok') t.doesNotThrow(() => new OpusEncoder({ format: stereo48, engines: ['@discordjs/opus'] }))
+  else t.throws(() => new OpusEncoder({ format: stereo48, engines: ['@discordjs/opus'] }), { code: 'ERR_OPUS_ENGINE_MISSING', message: /npm install @evan\/opus/ })
   for (const engine of engines) {
     const lowdelay = new OpusEncoder({ format: stereo48, engines: [engine], application: 'lowdelay', complexity: 0, bitrate: 32000, fec: true, packetLossPercent: 10, frameMs: 10 })
     const out = await collectBytes(Readable.from([Buffer.alloc(3840 * 5)]).pipe(lowdelay).pipe(new OggOpusMuxer({ encoder: lowdelay })))
@@ -189,24 +191,53 @@ t.test('FfmpegTranscoder: failures are FfmpegError with exit code and stderr; a 
   t.ok(String(bad['stderr']).length > 0, 'stderr kept')
   const none = await errorOf(() => collectBytes(Readable.from([Buffer.alloc(100)]).pipe(new FfmpegTranscoder({ input: { sampleRate: 8000, channels: 1, encoding: 's16le' }, output: 'wav', ffmpegPath: '/nonexistent/ffmpeg' }))))
   t.match(none, { code: 'ERR_FFMPEG', message: /apt-get install ffmpeg.*FFMPEG_PATH/ })
-  t.throws(() => new FfmpegTranscoder({ input: { container: 'mp3; rm -rf /' }, output: 'wav' }), { code: 'ERR_AUDIO_FORMAT' })
+  t.throws(() => new FfmpegTranscoder({ input: { container: 'mp3; rm -rf /' }, output: 'wav' }), { code: 'ERR_INVALID_OPTION', option: 'input.container' })
 })
 
-t.test('FfmpegTranscoder: low-latency flags — output starts after ~100 ms of input, not 2 s', async (t) => {
+t.test('FfmpegTranscoder: low-latency flags — output after 100 ms of input, not 2 s', async (t) => {
   const tr = new FfmpegTranscoder({ input: { sampleRate: 24000, channels: 1, encoding: 's16le' }, output: 'pcm' })
+  t.teardown(() => {
+    tr.destroy()
+    return tr.exited()
+  })
   t.ok(tr.args.includes('low_delay') && tr.args.includes('-flush_packets'))
   t.notOk(tr.args.includes('nobuffer'), '-fflags nobuffer drops audio on piped raw PCM')
+  // Five 20 ms frames and then nothing: with ffmpeg's default probing it would sit on them (it
+  // wants ~2 s of input first); with ours it must answer with no more input. Counted in input
+  // frames, not milliseconds; the wait below only guards against a hang.
   const frame = signal(24000, 0.02, 1)
-  let fed = 0
-  const first = new Promise<number>((resolve) => tr.once('data', () => resolve(fed)))
-  const feeder = setInterval(() => {
-    tr.write(frame)
-    fed += 20
-  }, 20)
-  const fedMs = await first
-  clearInterval(feeder)
-  tr.destroy()
-  t.ok(fedMs <= 500, `first output after ${fedMs} ms of input`)
+  const first = new Promise<Buffer>((resolve, reject) => {
+    tr.once('data', resolve)
+    tr.once('error', reject)
+  })
+  for (let i = 0; i < 5; i++) tr.write(frame)
+  let timer: NodeJS.Timeout | undefined
+  const out = await Promise.race([first, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no output after 100 ms of input and a 20 s wait')), 20_000)))])
+  clearTimeout(timer)
+  t.ok(out.length > 0, `first output (${out.length} bytes) after 5 frames (100 ms) of input and no more`)
+})
+
+t.test('destroying a transcode whose ffmpeg never started signals nothing (no kill(0) to the process group)', async (t) => {
+  // In a child that leads its own process group: before the fix, FfmpegTranscoder killed the
+  // pid-less child of a failed spawn, and libuv sent SIGTERM to the whole group (under tap: the
+  // runner and every test file after this one).
+  const script = fileURLToPath(new URL('./fixtures/ffmpeg-missing-child.mjs', import.meta.url))
+  const child = spawn(process.execPath, [script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (code, sig) => resolve([code, sig])))
+  t.equal(signal, null, `the child was not killed (${signal ?? 'no signal'})`)
+  t.equal(status, 0, stderr)
+  const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { destroyedWithoutPid: number; pidlessKills: number; received: string[]; siblingAlive: boolean }
+  t.equal(out.destroyedWithoutPid, 20, '20 transcodes destroyed between the failed spawn and its error event')
+  t.equal(out.pidlessKills, 0, 'kill() was never called on a child without a pid')
+  t.same(out.received, [], 'no signal reached the process')
+  t.equal(out.siblingAlive, true, 'a sibling in the process group survived')
 })
 
 t.test('100 aborted transcodes leave no ffmpeg process behind', async (t) => {

@@ -5,7 +5,8 @@ import * as lib from '../lib/index.js'
 
 const delivered = { frames: 2, bytes: 100, durationMs: 2 }
 const table: [lib.LightningStreamError, string, string][] = [
-  [new lib.LightningStreamError('x'), 'LightningStreamError', 'ERR_LIGHTNING_STREAM'],
+  [new lib.LightningStreamError('x', 'ERR_ESPEAK_FAILED'), 'LightningStreamError', 'ERR_ESPEAK_FAILED'],
+  [new lib.ProtocolError('no voices array'), 'ProtocolError', 'ERR_PROTOCOL'],
   [new lib.InvalidRequestError([{ path: ['speed'], code: 'too_big', message: 'too fast' }]), 'InvalidRequestError', 'ERR_INVALID_REQUEST'],
   [new lib.InvalidOptionError('baseUrl', 'bad'), 'InvalidOptionError', 'ERR_INVALID_OPTION'],
   [new lib.MissingApiKeyError(), 'MissingApiKeyError', 'ERR_MISSING_API_KEY'],

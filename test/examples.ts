@@ -29,3 +29,23 @@ t.test('examples/livekit.mjs: AudioFrames into a real AudioSource', async (t) =>
   t.equal(r.status, 0, r.stderr)
   t.match(r.stderr, /captured \d+ frames/)
 })
+
+t.test('examples/llm-to-discord.mjs: a model reply spoken while it is written; barge-in keeps what was heard', async (t) => {
+  const r = run('llm-to-discord.mjs')
+  t.equal(r.status, 0, r.stderr)
+  const lines = [...r.stderr.matchAll(/heard (\d+) of (\d+) words: (.*)/g)]
+  t.equal(lines.length, 2)
+  const [full, cut] = lines
+  t.equal(full![1], full![2], 'the whole first reply was heard')
+  t.ok(Number(cut![1]) > 0 && Number(cut![1]) < Number(cut![2]), `interrupted: ${cut![1]} of ${cut![2]} words heard`)
+  t.match(r.stderr, /the bot's memory of its own turn: "Here is/)
+})
+
+t.test('examples/stream-text.mjs: streamText basics, the SSE transport and long text on pcm()', async (t) => {
+  const r = run('stream-text.mjs')
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stderr, /first audio \d+ ms after the first token; 15 words/)
+  t.match(r.stderr, /segment 0: "Dr\. Smith paid \$3\.14 for a coffee\. "/)
+  t.match(r.stderr, /segment 2: "Nobody knows where he went\."/)
+  t.match(r.stderr, /long text: \d+ bytes/)
+})

@@ -3,15 +3,19 @@
 // that leaves aborts synthesis. Every assertion is a status, a header, a count or a decode.
 import t, { type Test } from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LightningClient, REQUEST_DEFAULTS, audioErrorResponse, sendAudio, type HttpAudioFormat, type SendAudioErrorInfo, type SendAudioOptions, type TtsRequest } from '../lib/index.js'
 import { startEmulator, toneSamples } from '../lib/emulator/index.js'
 import { FaultAgent } from './fixtures/fault-agent.js'
 import { ffmpeg, ffprobe } from './fixtures/ffmpeg.js'
+import { closeServer, listen } from './fixtures/helpers.js'
+import { ffmpegForLibrary } from './fixtures/tools.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-http-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+ffmpegForLibrary() // sendAudio's mp3 runs the library's ffmpeg: give it the one the tests found
 const SECRET = 'sk_test_secret_that_must_never_leak'
 const req: TtsRequest = { text: 'Speech over HTTP.', voice_id: 'magnus' }
 
@@ -40,9 +44,11 @@ async function serve(t: Test, route: (url: URL) => { input: TtsRequest; options:
       (err: Error) => (record.error = err),
     )
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())))
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  // No idle timeout: on a busy machine a blocking ffprobe can outlast it, and the next fetch would
+  // reuse a socket the server is closing (ECONNRESET), a keep-alive race, not what is tested here.
+  server.keepAliveTimeout = 0
+  t.teardown(() => closeServer(server))
+  const base = await listen(server)
   /** Waits for the handler's promise to settle (the response is complete before it does). */
   const settled = async (i: number) => {
     for (let k = 0; k < 1000 && (!served[i] || !('error' in served[i]!)); k++) await new Promise((r) => setTimeout(r, 5))

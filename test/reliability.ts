@@ -10,7 +10,7 @@ import {
   type TtsRequest,
 } from '../lib/index.js'
 import { renderTone, startEmulator, type Emulator } from '../lib/emulator/index.js'
-import { collectBytes, errorOf } from './fixtures/helpers.js'
+import { collectBytes, errorOf, until } from './fixtures/helpers.js'
 import { FaultAgent } from './fixtures/fault-agent.js'
 
 const req: TtsRequest = { text: 'Faults must never look like success.', voice_id: 'magnus' }
@@ -123,25 +123,30 @@ t.test('synthesize() and voices() retry too; onRetry hook sees each retry', asyn
   t.equal(seen[0]!.attempt, 1)
 })
 
-t.test('abort mid-stream: the emulator sees the close within 50 ms', async (t) => {
+t.test('abort mid-stream: the emulator sees the close before it sends another chunk', async (t) => {
   const paced = await startEmulator({ realtimeFactor: 2 })
   const client = new LightningClient({ baseUrl: paced.url })
   t.teardown(() => Promise.all([client.close(), paced.close()]))
   const ac = new AbortController()
   const stream = client.pcm(req, { signal: ac.signal })
-  const closed = new Promise<{ at: number }>((resolve) => paced.events.once('request-closed', resolve))
-  let abortedAt = 0
-  stream.once('data', () =>
-    setTimeout(() => {
-      abortedAt = performance.now()
-      ac.abort()
-    }, 100),
+  const closed = new Promise<{ completed: boolean; chunks: number }>((resolve) =>
+    paced.events.once('request-closed', (e: { completed: boolean }) => resolve({ completed: e.completed, chunks: paced.stats.framesWritten })),
   )
+  // Abort after five chunks have arrived: counted, not timed.
+  let chunksAtAbort = -1
+  let received = 0
+  stream.on('data', () => {
+    if (++received === 5) {
+      chunksAtAbort = paced.stats.framesWritten
+      ac.abort()
+    }
+  })
   const err = await errorOf(() => collectBytes(stream))
   t.equal(err.code, 'ERR_ABORTED')
-  const { at } = await closed
-  const latency = at - abortedAt
-  t.ok(latency >= 0 && latency <= 50, `abort → server-side close in ${latency.toFixed(1)} ms`)
+  const { completed, chunks } = await closed
+  t.equal(completed, false, 'the server saw a client abort, not a finished response')
+  t.ok(chunks - chunksAtAbort <= 1, `the emulator sent ${chunks - chunksAtAbort} chunk(s) after the abort (at most one)`)
+  t.ok(chunks < pcm.length / FRAME, `it stopped at chunk ${chunks} of ${Math.ceil(pcm.length / FRAME)}`)
 })
 
 t.test('an abort while queued leaves the queue and sends nothing', async (t) => {
@@ -152,7 +157,7 @@ t.test('an abort while queued leaves the queue and sends nothing', async (t) => 
   const ac = new AbortController()
   const queued = client.pcm(req, { signal: ac.signal })
   const queuedDone = errorOf(() => collectBytes(queued))
-  await new Promise((r) => setTimeout(r, 30))
+  await until('one request running and one queued', () => client.queue.active === 1 && client.queue.waiting === 1)
   t.same(client.queue, { active: 1, waiting: 1 })
   ac.abort()
   t.equal((await queuedDone).code, 'ERR_ABORTED')

@@ -150,7 +150,7 @@ t.test('equal rates pass bytes through; bad input and options are coded errors',
   t.throws(() => r.flush(), { code: 'ERR_AUDIO_FORMAT' })
   t.throws(() => createResamplerCore({ from: 0, to: 48000 }), { code: 'ERR_AUDIO_FORMAT' })
   t.throws(() => createResamplerCore({ from: 24000, to: 48000.5 }), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => createResamplerCore({ from: 24000, to: 48000, quality: 'ultra' as ResamplerQuality }), { code: 'ERR_AUDIO_FORMAT' })
+  t.throws(() => createResamplerCore({ from: 24000, to: 48000, quality: 'ultra' as ResamplerQuality }), { code: 'ERR_INVALID_OPTION', option: 'quality' })
   t.throws(() => new Resampler({ from: 24000, to: 48000, channels: 0 }), { code: 'ERR_AUDIO_FORMAT' })
   t.equal(designFilterBank(24000, 48000, 'balanced').L, 2)
   t.equal(designFilterBank(44100, 48000, 'balanced').L, 160)

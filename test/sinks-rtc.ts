@@ -9,6 +9,7 @@ import { LightningClient, LiveKitAudioSink, WrtcAudioSink, type PacerMetrics } f
 import { startEmulator } from '../lib/emulator/index.js'
 import { pipeline } from 'node:stream/promises'
 import { startBusy } from './fixtures/busy.js'
+import { until } from './fixtures/helpers.js'
 
 // Plays run in realtime while busy loops compete for the cores: allow for a slow host.
 t.setTimeout(600_000)
@@ -52,7 +53,7 @@ t.test('WrtcAudioSink refuses formats node-webrtc cannot take, and a bad burst b
   const source = { onData() {} }
   t.throws(() => new WrtcAudioSink({ source, format: { sampleRate: 22050, channels: 1, encoding: 's16le' } }), { code: 'ERR_AUDIO_FORMAT' })
   t.throws(() => new WrtcAudioSink({ source, format: { sampleRate: 48000, channels: 1, encoding: 'f32le' } }), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => new WrtcAudioSink({ source, format: { sampleRate: 48000, channels: 1, encoding: 's16le' }, maxBurstMs: 0 }), { code: 'ERR_AUDIO_FORMAT' })
+  t.throws(() => new WrtcAudioSink({ source, format: { sampleRate: 48000, channels: 1, encoding: 's16le' }, maxBurstMs: 0 }), { code: 'ERR_INVALID_OPTION' })
 })
 
 t.test('LiveKit (real @livekit/rtc-node AudioSource) under contention: every sample captured; barge-in', async (t) => {
@@ -63,9 +64,17 @@ t.test('LiveKit (real @livekit/rtc-node AudioSource) under contention: every sam
   // ("InvalidState - failed to capture frame").
   for (let round = 0; round < 3; round++) {
     const source = new AudioSource(24000, 1, 200)
+    // The source's queue, seen each time a frame is captured: backpressure keeps it within its 200 ms.
+    let maxQueued = 0
+    const capture = source.captureFrame.bind(source)
+    source.captureFrame = async (frame) => {
+      await capture(frame)
+      maxQueued = Math.max(maxQueued, source.queuedDuration)
+    }
     const pcm = client.pcm({ text: 'LiveKit frames, awaited one by one.', voice_id: 'magnus' })
     const sink = new LiveKitAudioSink({ source, format: pcm.format })
     await pipeline(pcm, sink)
+    t.ok(maxQueued > 0 && maxQueued <= 200 + 10, `round ${round}: captureFrame's backpressure held a 20× source to ${maxQueued} ms queued (queue: 200 ms)`)
     const m = sink.metrics
     t.equal(m.samplesCaptured, pcm.delivered.bytes / 2, `round ${round}: all ${m.samplesCaptured} samples captured`)
     t.equal(m.framesCaptured, Math.ceil(pcm.delivered.bytes / 2 / 240), `round ${round}: ${m.framesCaptured} frames of 10 ms (the last one partial)`)
@@ -85,7 +94,7 @@ t.test('LiveKit (real @livekit/rtc-node AudioSource) under contention: every sam
   const sink2 = new LiveKitAudioSink({ source: src2, format: long.format })
   let atAbort = -1
   const run = pipeline(long, sink2).catch((e: { code?: string }) => e.code)
-  for (let i = 0; i < 1000 && captures < 50; i++) await new Promise((r) => setTimeout(r, 5))
+  await until('50 frames captured and 100 ms queued in the LiveKit source', () => captures >= 50 && src2.queuedDuration >= 100)
   t.ok(src2.queuedDuration > 0, `queued before barge-in: ${src2.queuedDuration} ms`)
   atAbort = captures
   ac.abort()

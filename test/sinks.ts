@@ -3,7 +3,7 @@
 // assertion is a count: frames the player got, silence frames, reads after a barge-in.
 import t, { type Test } from 'tap'
 import { createRequire } from 'node:module'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
@@ -12,12 +12,14 @@ import { createDiscordStream, LightningClient, Pacer, type DiscordMode, type Dis
 import { startEmulator, toneSamples, type Emulator } from '../lib/emulator/index.js'
 import { ffmpeg } from './fixtures/ffmpeg.js'
 import { startBusy } from './fixtures/busy.js'
+import FakeTimers from '@sinonjs/fake-timers'
 
 const require = createRequire(import.meta.url)
 const voice = require('@discordjs/voice') as typeof import('@discordjs/voice')
 type AudioPlayer = import('@discordjs/voice').AudioPlayer
 type AudioResource = import('@discordjs/voice').AudioResource
 const dir = mkdtempSync(join(tmpdir(), 'ls-sinks-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const MODES: DiscordMode[] = ['opus', 'raw', 'ogg']
 const req = { text: 'Voice channel test.', voice_id: 'magnus' } as const
 const audioMs = (toneSamples({ ...req, sample_rate: 24000 }) / 24000) * 1000 // 1140 ms
@@ -103,9 +105,9 @@ async function setup(t: Test, options: Parameters<typeof startEmulator>[0] = {})
 /** Every frame reached the player, silence counted apart, nothing left behind or read empty. */
 function assertWhole(t: Test, mode: DiscordMode, d: DiscordStream, r: Played): void {
   const m = d.metrics
-  // opus/ogg may end with one more frame: what the encoder held back (its lookahead) at the end.
+  // opus/ogg end with one more frame: the packet that flushes the encoder's lookahead (its last 6.5 ms).
   const extra = mode === 'raw' ? 0 : 1
-  t.ok(m.audioFrames >= FRAMES && m.audioFrames <= FRAMES + extra, `${mode}: ${m.audioFrames} audio frames for ${FRAMES} frames of audio`)
+  t.equal(m.audioFrames, FRAMES + extra, `${mode}: ${m.audioFrames} audio frames for ${FRAMES} frames of audio`)
   t.equal(r.packets, m.audioFrames + m.silenceFrames, `${mode}: the player got every frame the stream gave out (${m.silenceFrames} of silence)`)
   t.equal(r.playbackMs, (m.audioFrames + m.silenceFrames) * 20, `${mode}: playbackDuration = audio + silence`)
   t.ok(r.playbackMs >= audioMs, `${mode}: played ${r.playbackMs} ms ≥ ${audioMs} ms of audio`)
@@ -174,8 +176,10 @@ t.test('synthesis that fails midway: every frame that arrived plays, then the pl
   for (const mode of MODES) {
     const d = createDiscordStream(client.pcm(req), { mode })
     const r = await play(d)
-    t.equal(d.metrics.audioFrames, 20, `${mode}: the 20 frames (400 ms) before the error frame played`)
-    t.equal(r.packets, 20)
+    // opus/ogg: one more packet, the encoder's lookahead flushed (the last 6.5 ms of the audio).
+    const extra = mode === 'raw' ? 0 : 1
+    t.equal(d.metrics.audioFrames, 20 + extra, `${mode}: the 20 frames (400 ms) before the error frame played${extra ? ', and the lookahead flush' : ''}`)
+    t.equal(r.packets, 20 + extra)
     t.same(r.playerErrors, ['ServerStreamError'], `${mode}: then the player emitted the error`)
   }
 })
@@ -217,7 +221,8 @@ t.test('clear() on fully buffered audio: at most one more frame, then the stream
     const d = createDiscordStream(pcm, { mode, maxBufferMs: 4000 })
     const r = await play(d, { after: 10, run: () => void d.clear() })
     t.ok(r.afterTrigger <= 1, `${mode}: ${r.afterTrigger} frame(s) after clear()`)
-    t.equal(d.metrics.clearedFrames + d.metrics.audioFrames, 100, `${mode}: every frame was either played or cleared`)
+    const extra = mode === 'raw' ? 0 : 1 // opus/ogg: the packet flushing the encoder's lookahead
+    t.equal(d.metrics.clearedFrames + d.metrics.audioFrames, 100 + extra, `${mode}: every frame was either played or cleared`)
   }
 })
 
@@ -277,25 +282,54 @@ t.test('options are checked before anything starts', async (t) => {
   t.throws(() => createDiscordStream(req), { code: 'ERR_INVALID_OPTION' }, 'a request needs a client')
 })
 
-t.test('Pacer: exact frames, bounded lead (backpressure), clear() for barge-in', async (t) => {
+t.test('Pacer on a virtual clock: one frame per period, a stall caught up without drift, bounded lead, clear()', async (t) => {
+  // @sinonjs/fake-timers drives setTimeout and performance.now, so the clock's behaviour is
+  // checked exactly, whatever else the machine is doing.
+  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+  t.teardown(() => clock.uninstall())
   const format: PcmFormat = { sampleRate: 48000, channels: 1, encoding: 's16le' }
-  const pacer = new Pacer({ format, frameMs: 10, leadMs: 30, maxLeadMs: 100, fillSilence: false })
-  let frames = 0
-  let bytes = 0
+  const pacer = new Pacer({ format, frameMs: 10, leadMs: 30, maxLeadMs: 100 })
+  const at: number[] = []
+  const sizes = new Set<number>()
   pacer.on('data', (f: Buffer) => {
-    frames++
-    bytes += f.length
-    t.equal(f.length, 960)
+    sizes.add(f.length)
+    at.push(performance.now())
   })
-  await pipeline(Readable.from([Buffer.alloc(48000 * 2, 1)]), pacer)
-  t.equal(frames, 100, 'one second in, 100 frames of 10 ms out')
-  t.equal(bytes, 96000)
-  t.equal(pacer.metrics.silenceFrames, 0)
+  const done = pipeline(Readable.from([Buffer.alloc(48000 * 2, 1)]), pacer) // 1 s in one burst
+  await clock.tickAsync(300)
+  clock.jump(35) // the event loop stalls for 35 ms, as on a busy machine
+  await clock.tickAsync(1000)
+  await done
+  t.equal(at.length, 100, 'one frame per 10 ms of audio')
+  t.same([...sizes], [960], 'every frame is 10 ms: 960 bytes')
+  const late = at.map((x, k) => x - (at[0]! + k * 10))
+  t.same(late.filter((l) => l < 0), [], 'no frame leaves before its slot (the last one included)')
+  t.equal(late.filter((l) => l > 0).length, 3, `the 3 frames due during the stall leave as soon as it ends (late by ${late.filter((l) => l > 0).join(', ')} ms)`)
+  t.equal(late.at(-1), 0, 'then the clock is back on its grid: the last frame leaves at 990 ms, no drift')
   t.ok(pacer.metrics.maxQueuedMs <= 110, `a 1 s burst was held to ${pacer.metrics.maxQueuedMs} ms ahead (backpressure)`)
+
   const p2 = new Pacer({ format, frameMs: 20, leadMs: 20 })
+  t.teardown(() => p2.destroy())
+  let sent = 0
+  p2.on('data', () => sent++)
   p2.write(Buffer.alloc(48000 * 2))
+  await clock.tickAsync(50)
   const dropped = p2.clear()
-  t.ok(dropped >= 800, `clear() dropped ${dropped} ms of queued audio`)
+  t.equal(dropped, 1000 - sent * 20, `clear() dropped the ${dropped} ms not yet sent (${sent} frames had left)`)
   t.equal(p2.metrics.queuedMs, 0)
-  p2.destroy()
+  const before = p2.metrics.framesOut
+  await clock.tickAsync(100)
+  t.equal(p2.metrics.silenceFrames, p2.metrics.framesOut - before, 'after clear() only silence leaves: the clock keeps running')
+})
+
+t.test('Pacer on the real clock: every frame, never ahead of realtime', async (t) => {
+  const format: PcmFormat = { sampleRate: 48000, channels: 1, encoding: 's16le' }
+  const pacer = new Pacer({ format, frameMs: 10, leadMs: 30, maxLeadMs: 100 })
+  let frames = 0
+  pacer.on('data', () => frames++)
+  const t0 = performance.now()
+  await pipeline(Readable.from([Buffer.alloc(48000, 1)]), pacer) // 0.5 s
+  t.equal(frames, 50, 'one frame per 10 ms of audio')
+  // A lower bound only: a busy machine can make it later, never sooner.
+  t.ok(performance.now() - t0 >= 489, 'half a second of audio took at least half a second')
 })

@@ -5,6 +5,7 @@ import t from 'tap'
 import { LightningClient, type TtsRequest } from '../lib/index.js'
 import { startEmulator } from '../lib/emulator/index.js'
 import { FaultAgent } from './fixtures/fault-agent.js'
+import { until } from './fixtures/helpers.js'
 
 const SEQUENTIAL = Number(process.env['SOAK_SEQUENTIAL'] ?? 200)
 const CONCURRENT = Number(process.env['SOAK_CONCURRENT'] ?? 20)
@@ -41,6 +42,7 @@ async function one(client: LightningClient, i: number): Promise<Outcome> {
 
 t.test(`soak: ${SEQUENTIAL} sequential and ${CONCURRENT} concurrent streams with faults and aborts`, async (t) => {
   const emu = await startEmulator({ maxConcurrent: CONCURRENT })
+  t.teardown(() => emu.close()) // idempotent: also closed below, before the handle count
   const baseline = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort()
   // The fault travels with the request (its request_id), so a retry keeps it.
   const dispatcher = new FaultAgent((opts) => {
@@ -74,8 +76,7 @@ t.test(`soak: ${SEQUENTIAL} sequential and ${CONCURRENT} concurrent streams with
   const seconds = (performance.now() - t0) / 1000
   await client.close()
   await dispatcher.close()
-  const deadline = Date.now() + 2000
-  while (emu.stats.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  await until('every socket to the emulator to close', () => emu.stats.connections === 0).catch(() => {}) // asserted below
   await settle()
   const growth = process.memoryUsage().rss - rss0
   const heapGrowth = process.memoryUsage().heapUsed - heap0

@@ -57,7 +57,33 @@ export interface FrameDecoder {
   flush(): Buffer | null
 }
 
-const URL_SAFE = /[-_]/
+/**
+ * The byte length strict base64 `s` decodes to, or -1 when its shape is wrong: more than two
+ * `=`, padding on a length that is not a multiple of 4, a lone trailing character, or the
+ * URL-safe alphabet (`-`, `_`). Characters outside the alphabet are caught after decoding, by
+ * {@link decodeBase64Strict} and the fused SSE → PCM core, which compare the decoded length to this.
+ * @internal
+ */
+export function strictBase64Length(s: string): number {
+  let len = s.length
+  while (len > 0 && s.charCodeAt(len - 1) === 61 /* = */) len--
+  // Two indexOf calls cost ~0.04 µs on a 20 ms frame; the regex /[-_]/ cost ~0.9 µs.
+  if (s.indexOf('-') !== -1 || s.indexOf('_') !== -1) return -1
+  return strictBase64Size(s.length, s.length - len)
+}
+
+/**
+ * The byte length that strict base64 of `length` characters, the last `pad` of them `=`,
+ * decodes to; -1 for more than two `=`, padding on a length that is not a multiple of 4, or a
+ * lone trailing character. The shape rule of {@link strictBase64Length}, for callers that count
+ * the padding and check the alphabet themselves (the fused SSE → PCM core does it on bytes).
+ * @internal
+ */
+export function strictBase64Size(length: number, pad: number): number {
+  const len = length - pad
+  if (pad > 2 || len % 4 === 1 || (pad > 0 && length % 4 !== 0)) return -1
+  return Math.floor((len * 3) / 4)
+}
 
 /**
  * Strict base64: `Buffer.from` silently skips invalid characters and accepts the URL-safe
@@ -65,13 +91,10 @@ const URL_SAFE = /[-_]/
  * exactly what the string's length implies. Cheaper than a full-string regex on the valid path.
  */
 export function decodeBase64Strict(s: string): Buffer | null {
-  let len = s.length
-  while (len > 0 && s.charCodeAt(len - 1) === 61 /* = */) len--
-  const pad = s.length - len
-  if (pad > 2 || len % 4 === 1 || (pad > 0 && s.length % 4 !== 0)) return null
+  const n = strictBase64Length(s)
+  if (n < 0) return null
   const buf = Buffer.from(s, 'base64')
-  if (buf.length !== Math.floor((len * 3) / 4) || URL_SAFE.test(s)) return null
-  return buf
+  return buf.length === n ? buf : null
 }
 
 function serverMessage(msg: Record<string, unknown>): string | undefined {
@@ -103,8 +126,30 @@ function wavPayloadOffset(buf: Buffer, sampleRate: number, frameIndex: number): 
   return info.dataOffset
 }
 
+/**
+ * What the fused SSE → PCM core (`sse-pcm.core.ts`) needs so that chunk frames its fast path
+ * decodes itself count exactly as if {@link FrameDecoder.push} had decoded them: the frame index,
+ * `delivered`, and the odd byte carried between frames.
+ * @internal
+ */
+export interface FrameDecoderHooks {
+  /** True when the output is s16le, which is kept sample-aligned by carrying an odd byte. */
+  readonly aligned: boolean
+  /** The odd byte carried from the previous frame, or -1. Taking it clears it. */
+  takeCarry(): number
+  /** Carries `byte` into the next frame. */
+  putCarry(byte: number): void
+  /** Counts `frames` chunk frames decoded elsewhere, which delivered `bytes` (after alignment). */
+  count(frames: number, bytes: number): void
+}
+
 /** Creates a pure Lightning frame decoder. */
 export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDecoder {
+  return createFrameDecoderWithHooks(options).decoder
+}
+
+/** {@link createFrameDecoder}, plus the hooks the fused SSE → PCM core counts through. @internal */
+export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): { decoder: FrameDecoder; hooks: FrameDecoderHooks } {
   const outputFormat = options.outputFormat ?? 'pcm'
   const sampleRate = options.sampleRate ?? 24000
   const format: AudioFormat = {
@@ -137,11 +182,28 @@ export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDeco
     return out.length ? out : null
   }
 
-  return {
-    format,
-    get done() {
-      return done
+  const hooks: FrameDecoderHooks = {
+    aligned,
+    takeCarry() {
+      const c = carry
+      carry = -1
+      return c
     },
+    putCarry(byte) {
+      carry = byte
+    },
+    count(frames, n) {
+      index += frames
+      audioFrames += frames
+      bytes += n
+    },
+  }
+
+  // `done` is a data property, not a getter: an accessor in an object literal allocates per
+  // instance in a way that survives young-generation GCs (measured: ~10 µs of GC per stream).
+  const decoder: { -readonly [K in keyof FrameDecoder]: FrameDecoder[K] } = {
+    format,
+    done: false,
     delivered,
     push(event) {
       index++
@@ -182,7 +244,7 @@ export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDeco
         out = align(raw)
         if (out) bytes += out.length
       }
-      if (m['done'] === true) done = true
+      if (m['done'] === true) done = decoder.done = true
       return out
     },
     flush() {
@@ -200,4 +262,5 @@ export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDeco
       return null
     },
   }
+  return { decoder, hooks }
 }

@@ -2,7 +2,7 @@
  * Pure PCM cores: channel mixing, exact framing, G.711 decoding. No stream imports.
  * @module
  */
-import { AudioFormatError } from '../errors.js'
+import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertLittleEndianHost, assertPcmFormat, bytesPerFrame, type PcmEncoding, type PcmFormat } from './format.js'
 import { ALAW_TO_LINEAR, ULAW_TO_LINEAR } from './g711.js'
 
@@ -89,7 +89,7 @@ export function createChannelMixer(options: ChannelMixerOptions): ChannelMixerCo
   assertPcmFormat({ sampleRate: 8000, channels: options.to, encoding }, 'ChannelMixer output')
   const matrix = options.matrix ?? defaultMixMatrix(options.from, options.to)
   if (matrix.length !== options.to || matrix.some((row) => row.length !== options.from || row.some((g) => !Number.isFinite(g)))) {
-    throw new AudioFormatError(`ChannelMixer matrix must be ${options.to} rows of ${options.from} finite gains`)
+    throw new InvalidOptionError('matrix', `must be ${options.to} rows of ${options.from} finite gains`)
   }
   const { from, to } = options
   const carry = new UnitCarry(bytesPerFrame({ sampleRate: 1, channels: from, encoding }))
@@ -168,11 +168,9 @@ export function frameBytesOf(options: FramerOptions): number {
   assertPcmFormat(options.format, 'PcmFramer format')
   const samples = options.frameSamples ?? ((options.frameMs ?? NaN) * options.format.sampleRate) / 1000
   if (!Number.isInteger(samples) || samples < 1) {
-    throw new AudioFormatError(
-      options.frameSamples !== undefined
-        ? `frameSamples must be a positive integer (got ${options.frameSamples})`
-        : `frameMs ${String(options.frameMs)} is not a whole number of samples at ${options.format.sampleRate} Hz`,
-    )
+    throw options.frameSamples !== undefined
+      ? new InvalidOptionError('frameSamples', `must be a positive integer (got ${options.frameSamples})`)
+      : new InvalidOptionError('frameMs', `${String(options.frameMs)} ms is not a whole number of samples at ${options.format.sampleRate} Hz`)
   }
   return samples * bytesPerFrame(options.format)
 }

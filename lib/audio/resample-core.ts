@@ -26,7 +26,7 @@
  * Downsampling widens the kernel by `M/L` in input samples (e.g. ×3 for 48000 → 16000).
  * @module
  */
-import { AudioFormatError } from '../errors.js'
+import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertLittleEndianHost, assertPcmFormat, type PcmEncoding } from './format.js'
 import { UnitCarry } from './pcm-ops.js'
 
@@ -215,7 +215,7 @@ export function resolveResamplerOptions(options: ResamplerOptions): ResolvedResa
   const quality = options.quality ?? 'balanced'
   assertPcmFormat({ sampleRate: options.from, channels, encoding }, 'Resampler input')
   assertPcmFormat({ sampleRate: options.to, channels, encoding }, 'Resampler output')
-  if (!(quality in RESAMPLER_DESIGNS)) throw new AudioFormatError(`Resampler quality must be fast, balanced or best (got ${String(quality)})`)
+  if (!(quality in RESAMPLER_DESIGNS)) throw new InvalidOptionError('quality', `must be fast, balanced or best (got ${String(quality)})`)
   return { from: options.from, to: options.to, channels, encoding, quality }
 }
 

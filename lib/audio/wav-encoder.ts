@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import { AudioFormatError } from '../errors.js'
 import { assertPcmFormat, bytesPerFrame, durationMs, type PcmFormat } from './format.js'
 import { wavHeader } from './wav-header.js'
+import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-output.js'
 
 /** Options of {@link WavEncoder}. */
 export interface WavEncoderOptions {
@@ -17,8 +18,10 @@ export interface WavEncoderOptions {
 /**
  * Transform: PCM in, a WAV byte stream out. The header goes out before the first audio byte with
  * RIFF and data sizes `0xFFFFFFFF` (length unknown, as ffmpeg writes to pipes), so it suits HTTP
- * responses and pipes. At the end it emits `'header'` with the header carrying the real sizes,
- * for a seekable sink to patch in (as {@link writeWavFile} does).
+ * responses and pipes, **not files**: piped into `createWriteStream` it leaves a file whose
+ * readers report a wrong length (sox: 89 478 s). For files use {@link writeWavFile}, which patches
+ * the sizes in. At the end it emits `'header'` with the header carrying the real sizes, for a
+ * seekable sink to patch in.
  *
  * 16-bit mono/stereo get the classic 44-byte header; `f32le` or more than two channels use
  * `WAVE_FORMAT_EXTENSIBLE`. Input that ends mid-sample-frame fails with {@link AudioFormatError}
@@ -78,6 +81,15 @@ export class WavEncoder extends Transform {
   }
 }
 
+/** Options of {@link writeWavFile}. */
+export interface WriteWavFileOptions {
+  /**
+   * When the PCM stream fails mid-way, still write a valid file of the audio that arrived (exact
+   * sizes) to `path`, then reject with the error. @defaultValue `false`: `path` is left untouched
+   */
+  keepPartial?: boolean | undefined
+}
+
 /** What {@link writeWavFile} resolves with. */
 export interface WavFileResult {
   /** PCM bytes in the file (without the header). */
@@ -87,12 +99,18 @@ export interface WavFileResult {
 }
 
 /**
- * Writes a PCM stream to a WAV file and patches the RIFF and data sizes when it ends, so the file
- * has exact lengths. On failure the error propagates and the partial file is left as it is, with
- * "unknown" sizes that players still read to the end.
+ * Writes a PCM stream to a WAV file with exact RIFF and data sizes: the audio goes to a temporary
+ * file beside `path`, the header is patched when the stream ends, and the file is renamed to
+ * `path` only then. On failure the error propagates and `path` is untouched (an existing file of
+ * that name survives), unless `keepPartial` asks for a valid file of the audio that arrived.
+ *
+ * Use this (not `WavEncoder` piped into `createWriteStream`) for files: a streaming header says
+ * "unknown length" (`0xFFFFFFFF`), which suits pipes and HTTP but makes file readers report a
+ * wrong duration.
  *
  * @param format - the format of the PCM that reaches the file (after `stages`).
  * @param stages - Transforms to run between `pcm` and the file, e.g. `convertPcm(pcm.format, format)`.
+ * @throws the stream's error (with `delivered`), after removing the temporary file.
  * @example
  * ```ts
  * const pcm = client.pcm({ text: 'Hi', voice_id: 'magnus' })
@@ -100,18 +118,28 @@ export interface WavFileResult {
  * await writeWavFile('hi.wav', pcm, target, convertPcm(pcm.format, target))
  * ```
  */
-export async function writeWavFile(path: string, pcm: Readable, format: PcmFormat, stages: Transform[] = []): Promise<WavFileResult> {
+export async function writeWavFile(path: string, pcm: Readable, format: PcmFormat, stages: Transform[] = [], options: WriteWavFileOptions = {}): Promise<WavFileResult> {
   const encoder = new WavEncoder({ format })
   let final: Buffer | undefined
   encoder.once('header', (h: Buffer) => (final = h))
-  await pipeline([pcm, ...stages, encoder, createWriteStream(path)])
-  const header = final as Buffer
-  const fh = await open(path, 'r+')
+  let failure: unknown
+  const source = options.keepPartial ? endOnFailure(pcm, (err) => (failure = err)) : pcm
+  const temp = tempPathFor(path)
   try {
-    await fh.write(header, 0, header.length, 0)
-  } finally {
-    await fh.close()
+    await pipeline([source, ...stages, encoder, createWriteStream(temp)])
+    const header = final as Buffer
+    const fh = await open(temp, 'r+')
+    try {
+      await fh.write(header, 0, header.length, 0)
+    } finally {
+      await fh.close()
+    }
+    await commitFile(temp, path)
+  } catch (err) {
+    await discardFile(temp)
+    throw err
   }
+  if (failure !== undefined) throw failure
   return { dataBytes: encoder.dataBytes, durationMs: durationMs(format, encoder.dataBytes) ?? 0 }
 }
 

@@ -4,40 +4,45 @@
  * @internal
  * @module
  */
-import { readFileSync, createWriteStream } from 'node:fs'
-import { pipeline } from 'node:stream/promises'
-import { extname } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { LightningClient } from '../client/client.js'
-import { resolveTtsRequest, type TtsRequest } from '../client/request.js'
-import { WavEncoder, writeWavFile } from '../audio/wav-encoder.js'
-import { describeFormat, type PcmFormat } from '../audio/format.js'
+import { LANGUAGES, resolveTtsRequest, type TtsRequest } from '../client/request.js'
+import { type PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
-import { OpusEncoder } from '../codecs/opus-encoder.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus.js'
-import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
 import type { TtsMetrics } from '../metrics/metrics.js'
-import type { Duplex } from 'node:stream'
-import { LightningStreamError } from '../errors.js'
+import { LightningStreamError, type AudioDelivered } from '../errors.js'
+import { discardFileSync } from '../file-output.js'
+import { bitrateOf, checkBitrate, describeOutput, OPUS_RATES, resolveOutput, UsageError, writeOutput, type Destination, type Kind } from './output.js'
 import { parseFaultHeader, startEmulator, toneEngine, type Emulator, type SpeechEngine } from '../emulator/server.js'
 import { createEspeakEngine } from '../emulator/espeak.js'
+import { findPlayer, NO_PLAYER_HELP, startPlayer, type Player } from './player.js'
+import { openSpeech } from './say-stream.js'
+import { resolveStreamTextRequest } from '../client/ws-protocol.js'
 import { VERSION } from '../version.js'
 
 /** Exit codes, documented in `--help` and the README. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, api: 3, network: 4, stream: 5, interrupted: 130 } as const
 
-class UsageError extends Error {}
-
 const HELP = `lightning-stream ${VERSION}: Smallest.ai Lightning v3.1 text-to-speech from the command line
 
 Usage:
-  lightning-stream say [text] -o FILE [options]   speak text (or stdin) into a file or stdout
+  lightning-stream say [text] [-o FILE] [options] speak text (or stdin) into a file, stdout, or the speakers
   lightning-stream serve [--port N]               run the local Lightning emulator
-  lightning-stream voices [--json]                list voices
+  lightning-stream voices [--json] [--language L] list voices (L: a code such as hi, or a name)
 
 say options:
-  -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout
-  -f, --format FMT       wav | ogg | mp3 | flac | pcm, for stdout (default wav)
+  -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout.
+                         A file is written whole or not at all: a failure leaves it
+                         untouched (an older file of that name survives). Without -o,
+                         plays through ffplay, paplay or aplay
+      --stream           read stdin as it arrives and speak each sentence as soon as it is
+                         complete (the WebSocket route), e.g. from a language model's output
+      --words            print word timestamps (start and end, seconds) to stderr
+      --words-json FILE  write word timestamps to a JSON file
+  -f, --format FMT       wav | ogg | opus | mp3 | flac | pcm: for stdout (default wav), a
+                         device or a name without a known extension; must agree with one
+      --keep-partial     on failure or Ctrl-C, keep a valid file of the audio that arrived
       --voice ID         voice id (default magnus)
       --model NAME       lightning_v3.1 | lightning_v3.1_pro
       --language CODE    en, hi, es, … or auto
@@ -45,9 +50,10 @@ say options:
       --speed X          0.5 to 2 (default 1)
       --session-id ID    echoed back as X-External-Session-Id
       --request-id ID    echoed back as X-External-Request-Id
-      --rate HZ          output sample rate (converted locally; Opus: 48000)
+      --rate HZ          output sample rate, 8000 to 192000 (converted locally; Opus:
+                         8000, 12000, 16000, 24000 or 48000)
       --channels N       output channels, 1 or 2
-      --bitrate BPS      for ogg/opus/mp3 (default 64000 Opus, 128000 mp3)
+      --bitrate BPS      ogg/opus (6000-510000, default 64000) or mp3 (8000-320000, default 128000)
       --stats            print the request timeline and audio figures at the end
       --engine E         offline speech engine: espeak (default when installed) | tone
 
@@ -109,6 +115,10 @@ const OPTIONS = {
   engine: { type: 'string' },
   fault: { type: 'string' },
   json: { type: 'boolean' },
+  'keep-partial': { type: 'boolean' },
+  stream: { type: 'boolean' },
+  words: { type: 'boolean' },
+  'words-json': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -116,6 +126,36 @@ const OPTIONS = {
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
+
+const CONNECTION = ['base-url', 'api-key-file', 'local', 'engine'] as const
+const GENERAL = ['quiet', 'verbose', 'help', 'version'] as const
+/** The options each command takes; any other is refused, never silently ignored. */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  say: ['output', 'format', 'keep-partial', 'stream', 'words', 'words-json', 'voice', 'model', 'language', 'sample-rate', 'speed', 'session-id', 'request-id', 'rate', 'channels', 'bitrate', 'stats', ...CONNECTION, ...GENERAL],
+  voices: ['json', 'language', ...CONNECTION, ...GENERAL],
+  serve: ['port', 'host', 'max-concurrent', 'realtime-factor', 'chunk-ms', 'fault', 'engine', ...GENERAL],
+}
+
+/** Language names the voice catalog uses, by Lightning language code. */
+const LANGUAGE_NAMES: Record<string, string> = {
+  en: 'english', hi: 'hindi', mr: 'marathi', kn: 'kannada', ta: 'tamil', bn: 'bengali', gu: 'gujarati', te: 'telugu',
+  ml: 'malayalam', pa: 'punjabi', or: 'odia', es: 'spanish', de: 'german', fr: 'french', it: 'italian', nl: 'dutch',
+  sv: 'swedish', pt: 'portuguese', ru: 'russian', el: 'greek', fi: 'finnish', no: 'norwegian', pl: 'polish', ar: 'arabic',
+  zh: 'chinese', id: 'indonesian', ja: 'japanese', ko: 'korean', ms: 'malay', tr: 'turkish', vi: 'vietnamese',
+}
+
+/** A positive integer in [lo, hi], or a usage error naming the option. */
+function intIn(name: string, v: string | undefined, lo: number, hi: number): number | undefined {
+  const n = num(name, v)
+  if (n === undefined) return undefined
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} must be an integer from ${lo} to ${hi} (got '${v}')`)
+  return n
+}
+
+/** Seconds of audio in `delivered`, as text. */
+function secondsOf(d: AudioDelivered | undefined): string {
+  return !d?.bytes || d.durationMs === undefined ? 'no audio' : `${(d.durationMs / 1000).toFixed(2)} s of audio (${d.frames} frames, ${d.bytes} bytes)`
+}
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined
@@ -130,8 +170,15 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** The offline speech engine: espeak when installed (or asked for), else the tone engine. */
-async function pickEngine(values: Values): Promise<SpeechEngine> {
+/** What to do for real speech offline: said once, when espeak-ng is missing and no engine was asked for. */
+const ESPEAK_HINT =
+  'lightning-stream: eSpeak NG is not installed, so the emulator speaks with the tone engine (a test tone, not speech). For real speech offline: npm install espeak-ng (GPL-3.0-or-later).'
+
+/**
+ * The offline speech engine: espeak when installed (or asked for), else the tone engine. espeak-ng
+ * is an optional peer (GPL, 18 MB), not installed by default: without it, say so once.
+ */
+async function pickEngine(values: Values, log: (s: string) => void): Promise<SpeechEngine> {
   const wanted = values.engine
   if (wanted !== undefined && wanted !== 'espeak' && wanted !== 'tone') throw new UsageError(`--engine must be espeak or tone (got '${wanted}')`)
   if (wanted === 'tone') return toneEngine
@@ -139,55 +186,29 @@ async function pickEngine(values: Values): Promise<SpeechEngine> {
     return await createEspeakEngine()
   } catch (err) {
     if (wanted === 'espeak') throw err
+    if ((err as { code?: unknown }).code === 'ERR_ESPEAK_MISSING') log(ESPEAK_HINT)
+    else log(`lightning-stream: eSpeak NG could not start (${(err as Error).message}), so the emulator speaks with the tone engine.`)
     return toneEngine
   }
 }
 
 /** Creates the client: the real API with a key, else (or with --local) an in-process emulator. */
-async function connect(values: Values, log: (s: string) => void): Promise<{ client: LightningClient; emulator?: Emulator }> {
+async function connect(values: Values, log: (s: string) => void): Promise<{ client: LightningClient; emulator?: Emulator; engine?: string }> {
   let apiKey = process.env['SMALLEST_API_KEY'] || undefined
   if (values['api-key-file']) apiKey = readFileSync(values['api-key-file'], 'utf8').trim()
   if (values.local || (!apiKey && !values['base-url'])) {
-    const engine = await pickEngine(values)
+    const engine = await pickEngine(values, log)
     const emulator = await startEmulator({ maxConcurrent: 4, engine })
     const what = engine.name === 'espeak' ? 'eSpeak NG speech' : 'tone engine'
     log(`lightning-stream: ${values.local ? '--local' : 'no SMALLEST_API_KEY'}: using the built-in emulator (${what}) at ${emulator.url}`)
     try {
-      return { client: new LightningClient({ baseUrl: emulator.url }), emulator }
+      return { client: new LightningClient({ baseUrl: emulator.url }), emulator, engine: engine.name }
     } catch (err) {
       await emulator.close()
       throw err
     }
   }
   return { client: new LightningClient({ apiKey, baseUrl: values['base-url'] }) }
-}
-
-const KINDS = ['wav', 'pcm', 'ogg', 'opus', 'mp3', 'flac'] as const
-type Kind = (typeof KINDS)[number]
-
-/** The output stages for a kind, after PCM shaping. */
-async function encoders(kind: Kind, format: PcmFormat, bitrate: number | undefined, log: (s: string) => void): Promise<Duplex[]> {
-  switch (kind) {
-    case 'wav':
-      return [new WavEncoder({ format })]
-    case 'pcm':
-      return []
-    case 'mp3':
-    case 'flac':
-      return [new FfmpegTranscoder({ input: format, output: kind, bitrate })]
-    case 'ogg':
-    case 'opus': {
-      const opus = new OpusEncoder({ format, bitrate })
-      try {
-        await opus.ready()
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ERR_OPUS_ENGINE_MISSING') throw err
-        log('lightning-stream: no Opus engine installed (npm install @evan/opus or opusscript): encoding with ffmpeg')
-        return [new FfmpegTranscoder({ input: format, output: 'ogg-opus', bitrate })]
-      }
-      return [opus, new OggOpusMuxer({ encoder: opus })]
-    }
-  }
 }
 
 function printStats(m: TtsMetrics): void {
@@ -206,15 +227,26 @@ function printStats(m: TtsMetrics): void {
   for (const [k, v] of rows) process.stderr.write(`  ${k.padEnd(38)} ${v}\n`)
 }
 
-async function say(values: Values, positionals: string[], log: (s: string) => void): Promise<void> {
-  const output = values.output
-  if (!output) throw new UsageError('say needs -o FILE (or -o - for stdout)')
-  const kind = (output === '-' ? (values.format ?? 'wav') : extname(output).slice(1).toLowerCase()) as Kind
-  if (!KINDS.includes(kind)) {
-    throw new UsageError(`unsupported output '${output === '-' ? values.format : output}': use .wav .ogg .opus .mp3 .flac or .pcm (or -o - with --format)`)
+async function say(values: Values, positionals: string[], log: (s: string) => void): Promise<number> {
+  // Without -o, play through the default audio device (player.ts): ffplay reads WAV, the others raw PCM.
+  const player = values.output === undefined ? findPlayer() : undefined
+  if (values.output === undefined) {
+    if (!player) throw new UsageError(NO_PLAYER_HELP)
+    if (player.name === 'afplay') throw new UsageError('afplay cannot read a pipe: use -o out.wav and play the file')
+    if (values.format !== undefined) throw new UsageError('--format applies to -o FILE or -o -')
   }
+  const resolved = values.output === undefined ? undefined : resolveOutput(values.output, values.format, process.stdout.isTTY)
+  const kind: Kind = resolved?.kind ?? (player?.name === 'ffplay' ? 'wav' : 'pcm')
+  const rate = intIn('rate', values.rate, 8000, 192000)
+  const channels = intIn('channels', values.channels, 1, 2)
+  const bitrate = num('bitrate', values.bitrate)
+  checkBitrate(kind, bitrate)
+  const opus = kind === 'ogg' || kind === 'opus'
+  if (opus && rate !== undefined && !OPUS_RATES.includes(rate)) throw new UsageError(`--rate for Opus must be one of ${OPUS_RATES.join(', ')} (got ${rate})`)
+  if (values['keep-partial'] && resolved?.destination.type !== 'file') throw new UsageError('--keep-partial applies to a file (-o FILE)')
   let text = positionals.join(' ')
-  if (!text || text === '-') {
+  if (text === '-') text = ''
+  if (!text && !values.stream) {
     if (process.stdin.isTTY) throw new UsageError('no text: pass it as an argument or on stdin')
     text = await readStdin()
   }
@@ -228,22 +260,43 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
     session_id: values['session-id'],
     request_id: values['request-id'],
   }
-  resolveTtsRequest(request) // a bad field is a usage error before anything starts
-  const rate = num('rate', values.rate)
-  const channels = num('channels', values.channels)
-  const bitrate = num('bitrate', values.bitrate)
-  if (channels !== undefined && channels !== 1 && channels !== 2) throw new UsageError('--channels must be 1 or 2')
-  const { client, emulator } = await connect(values, log)
+  // A bad field is a usage error before anything starts (--stream: the text comes later).
+  if (values.stream) {
+    const { text: _text, output_format: _format, ...fields } = request
+    resolveStreamTextRequest(fields)
+  } else resolveTtsRequest(request)
+  const { client, emulator, engine } = await connect(values, log)
   const started = performance.now()
+  let destination: Destination | undefined = resolved?.destination
+  const where = player ? player.name : destination?.type === 'stdout' ? 'stdout' : (destination as { path: string }).path
+  let playing: Player | undefined
   let progress: NodeJS.Timeout | undefined
+  const stopProgress = () => {
+    if (!progress) return
+    clearInterval(progress)
+    progress = undefined
+    process.stderr.write('\r\x1b[K')
+  }
+  // Ctrl-C (or SIGTERM) aborts the request; the file is then removed (or, with --keep-partial,
+  // finalized) and the run exits 130 saying how much audio had arrived. A second Ctrl-C exits now.
+  const abort = new AbortController()
+  let temp: string | undefined
+  let interrupted = false
+  const onSignal = () => {
+    if (interrupted) {
+      if (temp) discardFileSync(temp)
+      process.exit(EXIT.interrupted)
+    }
+    interrupted = true
+    abort.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   try {
-    const pcm = client.pcm(request)
-    const opus = kind === 'ogg' || kind === 'opus'
-    const opusRates = [8000, 12000, 16000, 24000, 48000]
-    const targetRate = rate ?? (opus && !opusRates.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
+    const speech = openSpeech(client, request, values, text.trim(), abort.signal) // --stream, --words (say-stream.ts)
+    const pcm = speech?.pcm ?? client.pcm(request, { signal: abort.signal })
+    const targetRate = rate ?? (opus && !OPUS_RATES.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
     const target: PcmFormat = { sampleRate: targetRate, channels: channels ?? pcm.format.channels, encoding: 's16le' }
-    if (opus && !opusRates.includes(target.sampleRate)) throw new UsageError(`Opus encodes 8000, 12000, 16000, 24000 or 48000 Hz (--rate ${target.sampleRate})`)
-    const shaping = convertPcm(pcm.format, target)
     if (!values.quiet && process.stderr.isTTY) {
       progress = setInterval(() => {
         const m = pcm.metrics
@@ -251,35 +304,85 @@ async function say(values: Values, positionals: string[], log: (s: string) => vo
       }, 200)
       progress.unref()
     }
-    if (output !== '-' && kind === 'wav') {
-      await writeWavFile(output, pcm, target, shaping)
-    } else {
-      const sink = output === '-' ? process.stdout : createWriteStream(output)
-      await pipeline([pcm, ...shaping, ...(await encoders(kind, target, bitrate, log)), sink])
+    if (player) {
+      playing = startPlayer(player, target)
+      destination = { type: 'player', name: player.name, stdin: playing.stdin }
+      log(`lightning-stream: playing through ${player.name}; use -o FILE to write a file`)
     }
-    if (progress) {
-      clearInterval(progress)
-      process.stderr.write('\r\x1b[K')
+    const br = bitrateOf(kind, bitrate)
+    let failure: unknown
+    try {
+      ;({ failure } = await writeOutput({
+        pcm,
+        shaping: convertPcm(pcm.format, target),
+        kind,
+        format: target,
+        bitrate: br,
+        destination: destination!,
+        keepPartial: values['keep-partial'] === true,
+        log,
+        onTemp: (t) => (temp = t),
+      }))
+    } catch (err) {
+      stopProgress()
+      throw withFileNote(err, destination!, pcm.delivered, interrupted)
+    }
+    await playing?.done
+    await speech?.finish()
+    stopProgress()
+    if (failure !== undefined) {
+      const d = (failure as { delivered?: AudioDelivered }).delivered ?? pcm.delivered
+      const e = failure as Error
+      process.stderr.write(`lightning-stream: ${interrupted ? 'interrupted' : e.message}\n`)
+      process.stderr.write(`lightning-stream: ${secondsOf(d)} had arrived (delivered); kept them in ${where} as a valid ${kind} file (--keep-partial)\n`)
+      return interrupted ? EXIT.interrupted : exitCodeOf(failure)
     }
     const m = pcm.metrics
     const seconds = m.audioMs / 1000
     const wall = (performance.now() - started) / 1000
+    const what = engine === 'tone' ? 'tone (the emulator\'s test signal, not speech)' : 'speech'
     log(
-      `lightning-stream: ${output === '-' ? 'stdout' : output}: ${seconds.toFixed(2)} s of speech as ${kind} (${describeFormat(target)})` +
+      `lightning-stream: ${where}: ${seconds.toFixed(2)} s of ${what} as ${kind} (${describeOutput(kind, target, br)})` +
         `, first audio after ${(m.firstPcmByte ?? 0).toFixed(0)} ms, ${(seconds / wall).toFixed(1)}× realtime`,
     )
     if (values.stats) printStats(m)
+    return EXIT.ok
   } finally {
-    if (progress) clearInterval(progress)
+    stopProgress()
+    if (playing && playing.child.exitCode === null && playing.child.signalCode === null) playing.child.kill('SIGTERM')
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await client.close()
     await emulator?.close()
   }
 }
 
+/** What a failed `say` adds to its error message: how much audio arrived, what became of the output. */
+const NOTES = new WeakMap<object, { note: string; interrupted: boolean }>()
+
+function withFileNote(err: unknown, destination: Destination, delivered: AudioDelivered, interrupted: boolean): unknown {
+  if (!(err instanceof Error) || (err as { code?: unknown }).code === 'EPIPE') return err
+  const d = (err as { delivered?: AudioDelivered }).delivered ?? delivered
+  const fate =
+    destination.type === 'file'
+      ? `${destination.path} was not written${d.bytes > 0 ? ' (--keep-partial keeps what arrived)' : ''}`
+      : `written to ${destination.type === 'stdout' ? 'stdout' : destination.type === 'player' ? destination.name : destination.path} as it arrived`
+  NOTES.set(err, { note: `${secondsOf(d)} had arrived (delivered); ${fate}`, interrupted })
+  return err
+}
+
 async function voices(values: Values, log: (s: string) => void): Promise<void> {
   const { client, emulator } = await connect(values, log)
   try {
-    const list = await client.voices()
+    let list = await client.voices()
+    if (values.language !== undefined) {
+      const wanted = values.language.toLowerCase()
+      const name = LANGUAGE_NAMES[wanted] ?? wanted
+      if (wanted === 'auto' || (!(LANGUAGES as readonly string[]).includes(wanted) && !Object.values(LANGUAGE_NAMES).includes(wanted))) {
+        throw new UsageError(`--language must be a language code (${LANGUAGES.filter((l) => l !== 'auto').join(', ')}) or its name (got '${values.language}')`)
+      }
+      list = list.filter((v) => (v.tags?.language ?? []).some((l) => l.toLowerCase() === name))
+    }
     if (values.json) {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
       return
@@ -294,9 +397,9 @@ async function voices(values: Values, log: (s: string) => void): Promise<void> {
   }
 }
 
-async function serve(values: Values): Promise<void> {
+async function serve(values: Values, log: (s: string) => void): Promise<void> {
   const emulator = await startEmulator({
-    engine: await pickEngine(values),
+    engine: await pickEngine(values, log),
     port: num('port', values.port) ?? 8099,
     host: values.host,
     maxConcurrent: num('max-concurrent', values['max-concurrent']),
@@ -360,16 +463,21 @@ export async function main(argv: string[]): Promise<number> {
     return values.help ? EXIT.ok : EXIT.usage
   }
   try {
-    if (command === 'say') await say(values, rest, log)
-    else if (command === 'voices') await voices(values, log)
-    else if (command === 'serve') await serve(values)
-    else throw new UsageError(`unknown command '${command}' (say, serve, voices)`)
+    const allowed = COMMAND_OPTIONS[command]
+    if (!allowed) throw new UsageError(`unknown command '${command}' (say, serve, voices)`)
+    const stray = Object.keys(values).filter((k) => values[k as keyof Values] !== undefined && !allowed.includes(k))
+    if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to ${command}`)
+    if (command === 'say') return await say(values, rest, log)
+    if (command === 'voices') await voices(values, log)
+    else await serve(values, log)
     return EXIT.ok
   } catch (err) {
     if ((err as { code?: unknown }).code === 'EPIPE') return EXIT.ok // reader went away: `| head`
-    const code = exitCodeOf(err)
+    const extra = NOTES.get(err as object)
+    const code = extra?.interrupted ? EXIT.interrupted : exitCodeOf(err)
     const e = err as Error
-    process.stderr.write(`lightning-stream: ${values.verbose && e.stack ? e.stack : e.message}\n`)
+    process.stderr.write(`lightning-stream: ${extra?.interrupted ? 'interrupted' : values.verbose && e.stack ? e.stack : e.message}\n`)
+    if (extra) process.stderr.write(`lightning-stream: ${extra.note}\n`)
     if (code === EXIT.usage && err instanceof UsageError) process.stderr.write(`Try 'lightning-stream --help'.\n`)
     return code
   }

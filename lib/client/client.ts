@@ -1,19 +1,45 @@
 import { inspect } from 'node:util'
-import { pipeline, type Duplex } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
-import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
-import { G711Decoder } from '../audio/pcm-stages.js'
+import { InvalidOptionError, InvalidRequestError, MissingApiKeyError, ProtocolError, TimeoutError, type AudioDelivered, type LightningStreamError, type ResponseIds } from '../errors.js'
+import { createSsePcmDecoder } from '../audio/sse-pcm.core.js'
 import { TtsTimeline, type TtsMetrics } from '../metrics/metrics.js'
-import { AudioChunkDecoder } from '../audio/audio-chunk-decoder.js'
 import type { AudioFormat, PcmFormat } from '../audio/format.js'
-import { SseParser } from '../sse/sse-parser.js'
 import { VERSION } from '../version.js'
 import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http.js'
 import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 import { Semaphore } from './semaphore.js'
-import { isRetryable, resolveRetry, retryDelay, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { TtsSource, type TtsResponseInfo } from './tts-source.js'
+import { resolveRetry, retrying, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
+import { TtsSource, type TtsSourceInit } from './tts-source.js'
+import { PcmSource } from './pcm-source.js'
+import { parseWavHeader, WAV_UNKNOWN_SIZE } from '../audio/wav-header.js'
+
+/**
+ * Reads a sync response body. A RIFF body whose header declares its size is complete at that
+ * size: reading stops there (and the body is released) even if the server keeps the response
+ * open. Other bodies end with the response.
+ */
+async function readAudioBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  let expected = Infinity
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer)
+    size += (chunk as Buffer).length
+    if (expected === Infinity && size >= 44) {
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      const info = parseWavHeader(head.subarray(0, Math.min(head.length, 4096)))
+      if (info) expected = info.dataSize !== WAV_UNKNOWN_SIZE ? info.dataOffset + info.dataSize : Number.MAX_SAFE_INTEGER
+      else if (head.length >= 4096 || head.toString('latin1', 0, 4) !== 'RIFF') expected = Number.MAX_SAFE_INTEGER
+    }
+    if (size >= expected) break // the for-await exit destroys the body: the socket closes if still open
+  }
+  const audio = Buffer.concat(chunks, size)
+  return size > expected ? audio.subarray(0, expected) : audio
+}
+import { createStreamText, segmentedPcm, type PcmOptions, type StreamTextContext, type StreamTextOptions } from './stream-text.js'
+import type { TextToSpeechStream } from './text-to-speech-stream.js'
+import type { StreamTextRequest } from './ws-protocol.js'
 
 /** The vendor's API host. */
 export const DEFAULT_BASE_URL = 'https://api.smallest.ai'
@@ -65,7 +91,7 @@ export interface CallOptions {
 }
 
 /** A PCM byte stream that says what it carries, returned by {@link LightningClient.pcm}. */
-export interface PcmReadable extends Duplex {
+export interface PcmReadable extends Readable {
   /** The PCM format of the bytes (s16le mono at the requested rate). */
   readonly format: PcmFormat
   /** Audio frames and bytes decoded so far (before G.711 expansion for `ulaw`/`alaw`). */
@@ -238,38 +264,22 @@ export class LightningClient {
     signal: AbortSignal | undefined,
     onRetry?: (info: RetryInfo) => void,
     onSend?: () => void,
+    bodyHighWaterMark = 16 * 1024,
   ) {
     const release = await this.#slots.acquire(signal)
     onSend?.()
-    const started = Date.now()
-    const policy = this.#retry
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await this.#attempt(method, path, accept, body, signal)
-        return { response, release }
-      } catch (err) {
-        const error = err as LightningStreamError
-        const retryNo = attempt
-        const delayMs = retryNo <= policy.retries && isRetryable(error) && !signal?.aborted ? retryDelay(policy, retryNo, error) : -1
-        if (delayMs < 0 || Date.now() - started + delayMs > policy.deadlineMs) {
-          release()
-          throw error
-        }
-        const info: RetryInfo = { attempt: retryNo, delayMs, error }
-        policy.onRetry?.(info)
-        onRetry?.(info)
-        try {
-          await sleep(delayMs, undefined, signal ? { signal } : {})
-        } catch (abortErr) {
-          release()
-          throw toLightningError(abortErr, this.#timeouts)
-        }
-      }
+    try {
+      const attempt = () => this.#attempt(method, path, accept, body, signal, bodyHighWaterMark)
+      const response = await retrying(this.#retry, attempt, { signal, onRetry, mapAbort: (e) => toLightningError(e, this.#timeouts) })
+      return { response, release }
+    } catch (err) {
+      release()
+      throw err
     }
   }
 
   /** One HTTP attempt: headers phase timed here, non-2xx → {@link ApiError}. */
-  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined) {
+  async #attempt(method: 'GET' | 'POST', path: string, accept: string, body: unknown, signal: AbortSignal | undefined, bodyHighWaterMark = 16 * 1024) {
     // The headers phase is timed here rather than by undici's `headersTimeout`, which its HTTP/1
     // parser does not enforce in every socket state (seen with undici 7.30 on loopback).
     const headersMs = this.#timeouts.headers
@@ -291,7 +301,7 @@ export class LightningClient {
         dispatcher: this.#dispatcher,
         headersTimeout: headersMs,
         bodyTimeout: this.#timeouts.idle,
-        highWaterMark: 16 * 1024,
+        highWaterMark: bodyHighWaterMark,
       })
       clearTimeout(timer)
       if (response.statusCode < 200 || response.statusCode > 299) throw await apiErrorFrom(response)
@@ -313,28 +323,40 @@ export class LightningClient {
     return this.#stream(resolveTtsRequest(request), options)
   }
 
-  #stream(body: ResolvedTtsRequest, options: CallOptions, deferFailure = false, timeline?: TtsTimeline): TtsSource {
+  #stream(body: ResolvedTtsRequest, options: CallOptions): TtsSource {
+    return new TtsSource(this.#sourceInit(body, options))
+  }
+
+  /** `bodyHighWaterMark`: bytes undici's body buffers before it stops reading the socket. */
+  #sourceInit(body: ResolvedTtsRequest, options: CallOptions, bodyHighWaterMark = 16 * 1024): TtsSourceInit {
     this.#checkKey()
-    return new TtsSource({
-      deferFailure,
-      timeline,
+    return {
       // The source aborts `signal` when it is destroyed, including by the caller's signal.
-      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend),
+      start: (signal, onRetry, onSend) => this.#send('POST', '/waves/v1/tts/live', 'text/event-stream', body, signal, onRetry, onSend, bodyHighWaterMark),
       signal: options.signal,
       totalTimeoutMs: this.#timeouts.total,
       timeouts: this.#timeouts,
-    })
+    }
   }
 
   /**
-   * Streams PCM: {@link TtsSource} → {@link SseParser} → {@link AudioChunkDecoder} (→
-   * {@link G711Decoder} for `ulaw`/`alaw`), returned as one stream whose `format` says what it
+   * Streams PCM: the response body's chunks go straight through the fused SSE → PCM core
+   * ({@link createSsePcmDecoder}: the same strict decoding as {@link SseParser} then
+   * {@link AudioChunkDecoder}, with a one-pass fast path for the documented frame; G.711 expanded
+   * for `ulaw`/`alaw`), one PCM Buffer per network chunk, in one stream whose `format` says what it
    * carries: s16le mono at the requested rate. `output_format` may be `pcm` (the default), `wav`,
-   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`.
+   * `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry `delivered`. The
+   * stream ends at the `done: true` terminator, releasing the slot at once (the connection too,
+   * unless the response ends right after it and the socket can be reused).
    * Emits `'response'` and `'retry'` like {@link TtsSource}, and `'metrics'` ({@link TtsMetrics})
    * when it closes.
+   *
+   * Text longer than 250 characters is cut into sentences and sent as one request each, stitched
+   * into one gapless stream (see {@link PcmOptions.segment}), so the first audio comes after the
+   * first sentence; errors then also carry `segment: { index, text }`. `{ segment: false }` sends
+   * one request.
    */
-  pcm(request: TtsRequest, options: CallOptions = {}): PcmReadable {
+  pcm(request: TtsRequest, options: PcmOptions = {}): PcmReadable {
     const body = resolveTtsRequest(request)
     const fmt = body.output_format
     if (fmt === 'mp3') {
@@ -342,32 +364,52 @@ export class LightningClient {
         { path: ['output_format'], code: 'custom', message: "pcm() cannot decode 'mp3': request 'pcm' (the default), or use stream() with your own decoder" },
       ])
     }
-    // The source ends cleanly on a mid-stream failure so the audio that arrived is delivered first;
-    // the decoder then reports that failure (not a bare truncation) when its input ends.
+    // Long text: one SSE request per sentence segment, stitched (issue 15; see stream-text.ts).
+    this.#checkKey()
+    const segmented = segmentedPcm(this.#streamTextContext(), body, options)
+    if (segmented) return segmented
+    // Fused path: the source hands each network chunk of the body straight to one synchronous
+    // SSE → PCM core and pushes one PCM Buffer per chunk. A mid-stream failure comes after the
+    // audio decoded before it, and carries `delivered`.
     const timeline = new TtsTimeline()
-    const source = this.#stream(body, options, true, timeline)
-    const decoder = new AudioChunkDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, endedBy: () => source.failure, timeline })
-    const last: Duplex = fmt === 'ulaw' || fmt === 'alaw' ? new G711Decoder({ law: fmt, sampleRate: body.sample_rate }) : decoder
-    source.once('response', (info: TtsResponseInfo) => last.emit('response', info))
-    source.on('retry', (info: RetryInfo) => last.emit('retry', info))
-    // Errors travel down: pipeline destroys the last stage with the first error, and destroying
-    // the last stage (the caller's end) destroys the source and closes the socket.
-    pipeline([source, new SseParser(), decoder, ...(last === decoder ? [] : [last])], () => {})
-    const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
-    Object.defineProperty(last, 'format', { value: format, enumerable: true })
-    if (last !== decoder) Object.defineProperty(last, 'delivered', { get: () => decoder.delivered, enumerable: true })
-    let failed = false
-    const snapshot = () => {
-      const d = decoder.delivered
-      return timeline.snapshot(d.bytes, d.durationMs ?? 0, failed)
+    const core = createSsePcmDecoder({ outputFormat: fmt, sampleRate: body.sample_rate, g711ToPcm: true })
+    // undici's body is read in flowing mode; when the consumer is slow, a high-water mark of 0
+    // makes undici stop at the first chunk it has to hold (one socket read, not four).
+    return new PcmSource(this.#sourceInit(body, options, 0), core, timeline) as unknown as PcmReadable
+  }
+
+  /**
+   * Speech from text that arrives in fragments (a language model's tokens): a
+   * {@link TextToSpeechStream}, a Duplex with text in and PCM out. The WebSocket route by default
+   * (`transport: 'sse'` for sentence-segmented SSE requests). The request is validated now: an
+   * {@link InvalidRequestError} is thrown before anything is sent; the socket opens at the first
+   * text.
+   *
+   * @example
+   * ```ts
+   * const tts = client.streamText({ voice_id: 'magnus' })
+   * await pipeline(llmTokens, tts, createWriteStream('reply.pcm'))
+   * ```
+   */
+  streamText(request: StreamTextRequest, options: StreamTextOptions = {}): TextToSpeechStream {
+    this.#checkKey()
+    return createStreamText(this.#streamTextContext(), request, options)
+  }
+
+  #streamTextContext(): StreamTextContext {
+    return {
+      baseUrl: this.baseUrl,
+      headers: () => {
+        const h = this.#headers('application/json', false)
+        delete h['accept']
+        return h
+      },
+      slots: this.#slots,
+      retry: this.#retry,
+      timeouts: this.#timeouts,
+      maxConcurrent: this.maxConcurrent,
+      pcm: (request, signal) => this.pcm(request, { signal, segment: false }),
     }
-    Object.defineProperty(last, 'metrics', { get: snapshot, enumerable: true })
-    last.once('error', () => (failed = true))
-    last.once('close', () => {
-      timeline.mark('end')
-      last.emit('metrics', snapshot())
-    })
-    return last as PcmReadable
   }
 
   /** Sync synthesis, `POST /waves/v1/tts`: resolves with the whole audio body and the ids. */
@@ -376,7 +418,7 @@ export class LightningClient {
     this.#checkKey()
     const { response, release } = await this.#send('POST', '/waves/v1/tts', 'audio/wav', body, options.signal)
     try {
-      const audio = Buffer.from(await response.body.arrayBuffer())
+      const audio = body.output_format === 'wav' ? await readAudioBody(response.body) : Buffer.from(await response.body.arrayBuffer())
       const headers = flatHeaders(response.headers)
       const encoding = body.output_format === 'pcm' || body.output_format === 'wav' ? 's16le' : body.output_format
       return {
@@ -395,14 +437,24 @@ export class LightningClient {
     }
   }
 
-  /** The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`). */
+  /**
+   * The voice catalog (`GET /waves/v1/lightning-v3.1/get_voices`).
+   * @throws {@link ProtocolError} (`ERR_PROTOCOL`) when the body is not JSON with a `voices` array.
+   */
   async voices(options: CallOptions = {}): Promise<Voice[]> {
     this.#checkKey()
     const { response, release } = await this.#send('GET', '/waves/v1/lightning-v3.1/get_voices', 'application/json', undefined, options.signal)
     try {
-      const json = (await response.body.json()) as { voices?: unknown }
-      if (!Array.isArray(json.voices)) throw new TypeError('voices response has no voices array')
-      return json.voices as Voice[]
+      const text = await response.body.text() // a connection failure here stays ERR_CONNECTION
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch (err) {
+        throw new ProtocolError(`voices response is not JSON (${text.length} characters: ${JSON.stringify(text.slice(0, 60))})`, { cause: err })
+      }
+      const voices = (json as { voices?: unknown } | null)?.voices
+      if (!Array.isArray(voices)) throw new ProtocolError('voices response has no voices array')
+      return voices as Voice[]
     } catch (err) {
       throw toLightningError(err, this.#timeouts)
     } finally {

@@ -3,6 +3,7 @@
  * that a later attempt can fix, with exponential backoff, jitter and a deadline.
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ApiError, ConnectionError, InvalidOptionError, LightningStreamError, TimeoutError } from '../errors.js'
 
 /** Options of the client's `retry`. */
@@ -94,4 +95,42 @@ export function retryDelay(policy: RetryPolicy, attempt: number, err: LightningS
   if (asked !== undefined) return Math.min(asked, policy.maxDelayMs)
   const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
   return backoff / 2 + random() * (backoff / 2) // "equal jitter": never less than half the backoff
+}
+
+/**
+ * Runs `attempt` until it succeeds or the policy gives up: retryable failures ({@link isRetryable})
+ * are retried after {@link retryDelay}, within `retries` and `deadlineMs`; the wait is cut short by
+ * `signal`. Used for every route before its first audio byte (an SSE request, the WebSocket
+ * upgrade); never after audio has flowed.
+ * @throws the last attempt's error, or an abort error mapped by `mapAbort` when `signal` fires while waiting.
+ * @internal
+ */
+export async function retrying<T>(
+  policy: RetryPolicy,
+  attempt: () => Promise<T>,
+  options: {
+    signal?: AbortSignal | undefined
+    onRetry?: ((info: RetryInfo) => void) | undefined
+    mapAbort: (err: unknown) => LightningStreamError
+  },
+): Promise<T> {
+  const { signal } = options
+  const started = Date.now()
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      const error = err as LightningStreamError
+      const delayMs = n <= policy.retries && isRetryable(error) && !signal?.aborted ? retryDelay(policy, n, error) : -1
+      if (delayMs < 0 || Date.now() - started + delayMs > policy.deadlineMs) throw error
+      const info: RetryInfo = { attempt: n, delayMs, error }
+      policy.onRetry?.(info)
+      options.onRetry?.(info)
+      try {
+        await sleep(delayMs, undefined, signal ? { signal } : {})
+      } catch (abortErr) {
+        throw options.mapAbort(abortErr)
+      }
+    }
+  }
 }

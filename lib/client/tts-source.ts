@@ -1,12 +1,14 @@
 import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { AbortError, TimeoutError, type LightningStreamError, type ResponseIds } from '../errors.js'
+import { AbortError, LightningStreamError, TimeoutError, type AudioDelivered, type ResponseIds } from '../errors.js'
 import { flatHeaders, responseIds, toLightningError } from './http.js'
 import type { RetryInfo } from './retry.js'
 import type { TtsTimeline } from '../metrics/metrics.js'
 
 /** Largest piece taken from the HTTP body at once, and this stream's high-water mark. */
 const PULL_BYTES = 16 * 1024
+/** How long the body may take to end after the terminator before its connection is closed, ms. */
+const COMPLETE_GRACE_MS = 100
 
 /** What `'response'` reports, before the first byte of the body. */
 export interface TtsResponseInfo extends ResponseIds {
@@ -36,8 +38,30 @@ export interface TtsSourceInit {
    * it; a raw `stream()` is destroyed with the error instead.
    */
   deferFailure?: boolean | undefined
-  /** Records requestSent, responseHeaders, firstSseByte. */
+  /** Records requestSent, responseHeaders, firstSseByte (and, with `decoder`, the first audio). */
   timeline?: TtsTimeline | undefined
+  /**
+   * Decodes the body's bytes as they arrive: the stream then carries what this returns (PCM)
+   * instead of the raw bytes. `LightningClient.pcm()`'s fused path (issue 16).
+   */
+  decoder?: BodyDecoder | undefined
+}
+
+/**
+ * A synchronous bytes-in, audio-out core that {@link TtsSource} runs on each network chunk (the
+ * fused SSE → PCM core, `createSsePcmDecoder`, behind `LightningClient.pcm()`). @internal
+ */
+export interface BodyDecoder {
+  /** Decodes one network chunk. May throw a coded error, or return audio and set `failure`. */
+  push(chunk: Buffer): Buffer | null
+  /** Ends the input (throws on truncation). */
+  flush(): Buffer | null
+  /** True once the terminator was decoded: the response is complete. */
+  readonly done: boolean
+  /** The error that stopped decoding, once there is one. */
+  readonly failure: LightningStreamError | undefined
+  /** Audio delivered so far, for errors. */
+  delivered(): AudioDelivered
 }
 
 /**
@@ -67,6 +91,9 @@ export class TtsSource extends Readable {
   #lastData = 0
   #onAbort: (() => void) | undefined
   #failure: LightningStreamError | undefined
+  readonly #decoder: BodyDecoder | undefined
+  #ended = false
+  #audioOut = false
   /** Response details, once headers arrived. */
   response: TtsResponseInfo | undefined
 
@@ -74,6 +101,7 @@ export class TtsSource extends Readable {
   constructor(init: TtsSourceInit) {
     super({ highWaterMark: PULL_BYTES })
     this.#init = init
+    this.#decoder = init.decoder
     const signal = init.signal
     if (signal) {
       if (signal.aborted) {
@@ -92,7 +120,16 @@ export class TtsSource extends Readable {
 
   /** Fails now, or (deferFailure, after body bytes arrived) ends cleanly keeping the error. */
   #fail(err: LightningStreamError): void {
-    if (this.destroyed || this.#failure) return
+    if (this.destroyed || this.#failure || this.#ended) return
+    if (this.#decoder) {
+      // Decode what undici still holds, then fail with the cause and how much audio got through.
+      this.#failure = err
+      const body = this.#body
+      let chunk: Buffer | null
+      while (body && !this.destroyed && (chunk = body.read() as Buffer | null) !== null) this.#decodeChunk(chunk)
+      if (!this.destroyed) this.destroy(err)
+      return
+    }
     if (this.#init.deferFailure && this.#bytesRead + (this.#body?.readableLength ?? 0) > 0) {
       this.#failure = err
       if (this.#idleTimer) clearTimeout(this.#idleTimer)
@@ -132,7 +169,8 @@ export class TtsSource extends Readable {
       this.#begin().catch((err: unknown) => this.destroy(toLightningError(err, this.#init.timeouts)))
       return
     }
-    this.#drain()
+    if (this.#decoder) this.#body?.resume()
+    else this.#drain()
   }
 
   async #begin(): Promise<void> {
@@ -163,6 +201,10 @@ export class TtsSource extends Readable {
     this.#body = body
     this.#lastData = performance.now()
     this.#armIdle()
+    if (this.#decoder) {
+      this.#flowDecoded(body)
+      return
+    }
     body.on('readable', () => this.#drain())
     body.on('end', () => {
       if (this.#idleTimer) clearTimeout(this.#idleTimer)
@@ -189,6 +231,90 @@ export class TtsSource extends Readable {
     }
   }
 
+  // ---- fused path (LightningClient.pcm(), issue 16): the body's chunks straight into the decoder ----
+
+  /**
+   * Reads the body in flowing mode, one network chunk per `'data'`, each decoded at once into one
+   * PCM Buffer. A full buffer here pauses the body (undici then stops reading the socket above
+   * its own 16 KiB mark); `_read` resumes it.
+   */
+  #flowDecoded(body: Dispatcher.ResponseData['body']): void {
+    body.on('data', (chunk: Buffer) => this.#decodeChunk(chunk))
+    body.on('end', () => {
+      if (this.#idleTimer) clearTimeout(this.#idleTimer)
+      if (this.#failure || this.destroyed || this.#ended) return
+      const decoder = this.#decoder as BodyDecoder
+      try {
+        this.#pushDecoded(decoder.flush())
+        if (decoder.failure) throw decoder.failure
+      } catch (err) {
+        this.destroy(err as Error)
+        return
+      }
+      this.#ended = true
+      this.push(null)
+    })
+    body.on('error', (err) => this.#fail(toLightningError(err, this.#init.timeouts)))
+    this.emit('response', this.response)
+    if (!this.#wantMore) body.pause()
+  }
+
+  #decodeChunk(chunk: Buffer): void {
+    if (this.destroyed || this.#ended) return
+    if (this.#bytesRead === 0) this.#init.timeline?.mark('firstSseByte')
+    this.#bytesRead += chunk.length
+    this.#lastData = performance.now()
+    const decoder = this.#decoder as BodyDecoder
+    try {
+      this.#pushDecoded(decoder.push(chunk))
+      if (decoder.failure) throw decoder.failure
+      if (decoder.done) this.#complete()
+    } catch (err) {
+      this.destroy(err as Error)
+    }
+  }
+
+  #pushDecoded(pcm: Buffer | null): void {
+    if (pcm === null || pcm.length === 0) return
+    if (!this.#audioOut) {
+      this.#audioOut = true
+      this.#init.timeline?.mark('firstAudioEvent')
+      this.#init.timeline?.mark('firstPcmByte')
+    }
+    if (!this.push(pcm)) {
+      this.#wantMore = false
+      this.#body?.pause()
+    }
+  }
+
+  /**
+   * The terminator arrived: end now and free the concurrency slot. Bytes after the terminator are
+   * not decoded. The body is read to its end for up to {@link COMPLETE_GRACE_MS}, so the socket
+   * stays in the pool for the next request (the response's last chunk usually follows the
+   * terminator at once; a new TLS connection would cost the next request ~100 ms); a server that
+   * keeps the response open longer has its connection closed then.
+   */
+  #complete(): void {
+    const decoder = this.#decoder as BodyDecoder
+    this.#pushDecoded(decoder.flush()) // throws on a trailing half sample
+    if (decoder.failure) throw decoder.failure
+    this.#ended = true
+    if (this.#timer) clearTimeout(this.#timer)
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    const body = this.#body
+    if (body && !body.readableEnded) {
+      const grace = setTimeout(() => body.destroy(), COMPLETE_GRACE_MS)
+      grace.unref()
+      body.once('close', () => clearTimeout(grace))
+      body.resume()
+    }
+    this.#release?.()
+    this.emit('done')
+    this.push(null)
+  }
+
+  // ---- end of the fused path ----
+
   /**
    * The idle timeout, owned here because undici's `bodyTimeout` is not enforced in every socket
    * state. Idle means: the next stage wants data, nothing is buffered, and nothing arrived for
@@ -213,11 +339,13 @@ export class TtsSource extends Readable {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // With a decoder, errors (a dropped socket, an abort, a timeout) say how much audio got through.
+    if (this.#decoder && error instanceof LightningStreamError && error.delivered === undefined) error.delivered = this.#decoder.delivered()
     if (this.#timer) clearTimeout(this.#timer)
     if (this.#idleTimer) clearTimeout(this.#idleTimer)
     if (this.#onAbort) this.#init.signal?.removeEventListener('abort', this.#onAbort)
     const body = this.#body
-    if (body && !body.readableEnded) body.destroy()
+    if (body && !body.readableEnded && !this.#ended) body.destroy() // after the terminator, #complete() owns it
     if (!this.#release) this.#controller.abort(new AbortError()) // request still in flight
     this.#release?.()
     callback(error)

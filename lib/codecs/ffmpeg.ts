@@ -7,7 +7,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { Duplex } from 'node:stream'
 import type { Readable, Writable } from 'node:stream'
-import { AudioFormatError, LightningStreamError } from '../errors.js'
+import { InvalidOptionError, LightningStreamError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 
 /** Output formats {@link FfmpegTranscoder} knows. */
@@ -57,10 +57,24 @@ export interface FfmpegTranscoderOptions {
   bitrate?: number | undefined
   /** Extra arguments inserted before the output (e.g. `['-af', 'volume=0.5']`). */
   extraArgs?: string[] | undefined
+  /**
+   * Write the output to this file instead of the readable side. ffmpeg can then seek back and
+   * finalize the header (FLAC's sample count, MP3's Xing/LAME frame count and gapless info),
+   * which it cannot do on a pipe. The stream's input side finishes only when ffmpeg has exited
+   * (with {@link FfmpegError} on a non-zero exit), so `pipeline()` resolves once the file is
+   * complete; the readable side ends empty. An existing file is overwritten.
+   */
+  outputPath?: string | undefined
   /** ffmpeg binary. @defaultValue `process.env.FFMPEG_PATH`, else `'ffmpeg'` on PATH */
   ffmpegPath?: string | undefined
   /** Time between SIGTERM and SIGKILL when destroyed, ms. @defaultValue `2000` */
   killGraceMs?: number | undefined
+  /**
+   * How long ffmpeg may keep running after it closed its output, ms. Past it the process is
+   * killed and the stream fails with {@link FfmpegError} (ffmpeg closes its output when it
+   * exits; a process that closes it and goes on is stuck). @defaultValue `500`
+   */
+  exitTimeoutMs?: number | undefined
 }
 
 const MAX_STDERR = 8 * 1024
@@ -87,7 +101,7 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
   let rate: number | undefined
   let channels: number | undefined
   if ('container' in input) {
-    if (!/^[a-z0-9_]+$/.test(input.container)) throw new AudioFormatError(`bad input container '${input.container}'`)
+    if (!/^[a-z0-9_]+$/.test(input.container)) throw new InvalidOptionError('input.container', `must be an ffmpeg demuxer name such as 'mp3' (got '${input.container}')`)
     args.push('-f', input.container, '-i', 'pipe:0')
   } else {
     assertPcmFormat(input, 'FfmpegTranscoder input')
@@ -127,9 +141,10 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
       args.push('-c:a', 'pcm_s16le', '-f', 's16le')
       break
     default:
-      throw new AudioFormatError(`unknown output '${String(options.output)}'`)
+      throw new InvalidOptionError('output', `unknown output '${String(options.output)}'`)
   }
-  args.push('-flush_packets', '1', 'pipe:1')
+  if (options.outputPath !== undefined) args.push('-y', options.outputPath)
+  else args.push('-flush_packets', '1', 'pipe:1')
   return args
 }
 
@@ -139,6 +154,13 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
  * {@link FfmpegError} carrying the exit code and the end of stderr; destroying the stream (an
  * abort, a pipeline failure) sends SIGTERM, then SIGKILL after `killGraceMs`, so no ffmpeg
  * process outlives its pipeline.
+ *
+ * ffmpeg may stop reading before the input ends (`-t`, `-frames`, a filter that ends, or a
+ * crash). Once it exits, closes its stdin or closes its output, the rest of the input is read
+ * and discarded ({@link FfmpegTranscoder.discardedBytes} counts it), so the pipeline settles as
+ * soon as the input does: with the output ffmpeg produced when it exited with code 0, with
+ * {@link FfmpegError} otherwise. A process that closes its output and keeps running is killed
+ * after `exitTimeoutMs`, with {@link FfmpegError}.
  *
  * @example
  * ```ts
@@ -155,13 +177,28 @@ export class FfmpegTranscoder extends Duplex {
   #stderr = ''
   #exited: Promise<FfmpegExit> | undefined
   #killTimer: NodeJS.Timeout | undefined
+  #exitTimer: NodeJS.Timeout | undefined
   readonly #grace: number
+  readonly #exitTimeout: number
+  readonly #toFile: boolean
+  /** False once ffmpeg takes no more input: it exited, closed stdin, or closed its output. */
+  #inputOpen = true
+  #pendingWrite: (() => void) | undefined
+  #pendingFinal: (() => void) | undefined
+  #discarded = 0
 
   constructor(options: FfmpegTranscoderOptions) {
     super({ readableObjectMode: false, writableObjectMode: false })
     this.args = ffmpegArgs(options)
     this.ffmpegPath = options.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg'
     this.#grace = options.killGraceMs ?? 2000
+    this.#exitTimeout = options.exitTimeoutMs ?? 500
+    this.#toFile = options.outputPath !== undefined
+  }
+
+  /** Input bytes that ffmpeg never read, because it had exited or stopped reading. */
+  get discardedBytes(): number {
+    return this.#discarded
   }
 
   /** The child's pid, once started. */
@@ -185,17 +222,55 @@ export class FfmpegTranscoder extends Duplex {
     child.stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause()
     })
+    child.once('exit', () => this.#stopInput())
     child.stdout.once('end', () => {
+      // The output is complete: input can no longer change it.
+      this.#stopInput()
+      if (child.exitCode === null && child.signalCode === null) {
+        this.#exitTimer = setTimeout(() => {
+          // Let a pending exit notification arrive first (I/O runs before setImmediate).
+          setImmediate(() => {
+            if (this.destroyed || child.exitCode !== null || child.signalCode !== null) return
+            this.destroy(new FfmpegError(`ffmpeg closed its output but was still running ${this.#exitTimeout} ms later; killed it`, { stderr: this.#stderr }))
+          })
+        }, this.#exitTimeout)
+      }
       void this.#exited?.then(({ code, signal }) => {
+        clearTimeout(this.#exitTimer)
         if (this.destroyed) return
-        if (code === 0) this.push(null)
-        else this.destroy(new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'}`, { exitCode: code, signal, stderr: this.#stderr }))
+        // End the output only once the input side has finished too (the rest of the input is
+        // discarded): a consumer that destroys the stream at its end (a `for await` loop) would
+        // otherwise cut the input side short, and the pipeline would fail with a premature close.
+        if (code === 0) {
+          if (this.writableFinished) this.push(null)
+          else this.once('finish', () => this.push(null))
+        } else this.destroy(this.#exitError(code, signal))
       })
     })
-    child.stdin.on('error', () => {
-      // EPIPE when ffmpeg exits early: the exit code and stderr explain it.
-    })
+    // EPIPE when ffmpeg exits early: the exit code and stderr explain it.
+    child.stdin.on('error', () => this.#stopInput())
     return child
+  }
+
+  #exitError(code: number | null, signal: NodeJS.Signals | null): FfmpegError {
+    const tail = this.#stderr.trim().split('\n').slice(-3).join(' | ') || 'no stderr'
+    return new FfmpegError(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}: ${tail}`, { exitCode: code, signal, stderr: this.#stderr })
+  }
+
+  /**
+   * ffmpeg takes no more input: release a write waiting for `'drain'` (which will never come) and
+   * the final callback, and discard what is buffered and what still arrives.
+   */
+  #stopInput(): void {
+    if (!this.#inputOpen) return
+    this.#inputOpen = false
+    const stdin = this.#child?.stdin
+    if (stdin && !stdin.destroyed) {
+      this.#discarded += stdin.writableLength
+      stdin.destroy()
+    }
+    this.#pendingWrite?.() // each clears itself, so it runs once
+    this.#pendingFinal?.()
   }
 
   /** @internal */
@@ -207,17 +282,50 @@ export class FfmpegTranscoder extends Duplex {
       callback(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
       return
     }
+    if (!this.#inputOpen) {
+      this.#discarded += chunk.length
+      callback()
+      return
+    }
     if (child.stdin.write(chunk)) callback()
-    else child.stdin.once('drain', () => callback())
+    else {
+      const done = () => {
+        if (this.#pendingWrite !== done) return
+        this.#pendingWrite = undefined
+        callback()
+      }
+      this.#pendingWrite = done
+      child.stdin.once('drain', done)
+    }
   }
 
   /** @internal */
   override _final(callback: (error?: Error | null) => void): void {
+    let child: ChildProcessByStdio<Writable, Readable, Readable>
     try {
-      this.#start().stdin.end(callback)
+      child = this.#start()
     } catch (err) {
       callback(new FfmpegError(`Could not start ffmpeg: ${(err as Error).message}`, { cause: err }))
+      return
     }
+    if (!this.#inputOpen) {
+      if (this.#toFile) void this.#exited?.then(({ code, signal }) => callback(code === 0 ? null : this.#exitError(code, signal)))
+      else callback()
+      return
+    }
+    const done = () => {
+      if (this.#pendingFinal !== done) return
+      this.#pendingFinal = undefined
+      if (!this.#toFile) {
+        callback()
+        return
+      }
+      // Writing a file: the input side is finished only when ffmpeg has written and closed it.
+      void this.#exited?.then(({ code, signal }) => callback(code === 0 ? null : this.#exitError(code, signal)))
+    }
+    this.#pendingFinal = done
+    // An EPIPE here is not the stream's error: the exit code and stderr say what happened.
+    child.stdin.end(() => done())
   }
 
   /** @internal */
@@ -231,8 +339,11 @@ export class FfmpegTranscoder extends Duplex {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.#exitTimer)
     const child = this.#child
-    if (child && child.exitCode === null && child.signalCode === null) {
+    // No pid: the spawn failed (ENOENT, EACCES) and its 'error' is still a tick away. Signalling
+    // such a child would be kill(0, sig), which libuv sends to this whole process group.
+    if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       child.stdin.destroy()
       child.stdout.destroy()
       child.kill('SIGTERM')

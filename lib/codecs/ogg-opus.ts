@@ -1,7 +1,8 @@
 /**
- * Ogg Opus muxing (RFC 7845 over RFC 3533): OpusHead and OpusTags header pages, audio pages with
- * granule positions at 48 kHz including the pre-skip, CRC-32 (polynomial 0x04C11DB7), and an
- * end-of-stream page whose granule trims the encoder's padding.
+ * Ogg Opus muxing (RFC 7845 over RFC 3533): OpusHead and OpusTags header pages, audio pages whose
+ * granule position is the number of 48 kHz samples the packets so far decode to (pre-skip
+ * included, RFC 7845 §4), CRC-32 (polynomial 0x04C11DB7), and an end-of-stream page whose granule,
+ * `pre-skip + input length`, trims the encoder's padding.
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
@@ -80,7 +81,7 @@ export class OggOpusMuxer extends Transform {
   readonly #opts: OggOpusMuxerOptions
   readonly #serial: number
   #seq = 0
-  #granule = 0 // 48 kHz samples of all packets written so far (before pre-skip)
+  #granule = 0 // 48 kHz samples that all packets written so far decode to (pre-skip included)
   #headersDone = false
   #pending: Buffer[] = []
   #pendingSamples = 0
@@ -149,7 +150,7 @@ export class OggOpusMuxer extends Transform {
   #emitPending(flags: number, granuleOverride?: number): void {
     if (!this.#pending.length) return
     this.#granule += this.#pendingSamples
-    this.push(this.#page(this.#pending, granuleOverride ?? this.#preSkip + this.#granule, flags))
+    this.push(this.#page(this.#pending, granuleOverride ?? this.#granule, flags))
     this.#pending = []
     this.#pendingSamples = 0
   }
@@ -161,8 +162,11 @@ export class OggOpusMuxer extends Transform {
       if (!this.#headersDone) this.#headers()
       const samples = opusPacketSamples(packet)
       const maxSamples = ((this.#opts.maxPageMs ?? 20) * 48000) / 1000
-      // Hold the page until the next packet shows it is not the last (so EOS can go on it).
-      if (this.#pending.length && this.#pendingSamples + samples > maxSamples) this.#emitPending(0)
+      // Hold the page until the next packet shows it is not the last (so EOS can go on it), and
+      // until the stream carries more than the pre-skip, so that the first audio page ends on a
+      // playable sample (only matters for frames shorter than the 6.5 ms pre-skip).
+      const pastPreSkip = this.#granule + this.#pendingSamples > this.#preSkip
+      if (this.#pending.length && pastPreSkip && this.#pendingSamples + samples > maxSamples) this.#emitPending(0)
       this.#pending.push(Buffer.from(packet))
       this.#pendingSamples += samples
       if (this.#pending.length >= 200) this.#emitPending(0)
@@ -176,9 +180,11 @@ export class OggOpusMuxer extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       if (!this.#headersDone) this.#headers()
+      // The end granule is pre-skip + the true input length (RFC 7845 §4.4 end trimming), never
+      // more than the packets carry: the encoder flushed its lookahead so that both hold.
       const total = this.#granule + this.#pendingSamples
       const trueLength = this.#opts.encoder?.inputSamples
-      const end = this.#preSkip + (trueLength !== undefined ? Math.min(trueLength, total) : total)
+      const end = trueLength !== undefined ? Math.min(this.#preSkip + trueLength, total) : total
       if (this.#pending.length) this.#emitPending(0x04, end)
       else this.push(this.#page([], end, 0x04)) // no audio at all: an empty end-of-stream page
       callback()

@@ -9,6 +9,10 @@
  * same work (see `reference/sinks-and-peers.md`).
  * @module
  */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { LightningStreamError } from '../errors.js'
 import { int16View } from '../audio/pcm-ops.js'
 
@@ -160,6 +164,39 @@ function isMissing(err: unknown, name: string): boolean {
   const msg = e.message ?? ''
   // Some loaders (TypeScript runners) rethrow without the code: match Node's message too.
   return (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND' || /^Cannot find (package|module)/.test(msg)) && msg.includes(name)
+}
+
+/** This file's path, in the ESM and the CommonJS build alike (from the first stack frame). */
+function thisFile(): string | undefined {
+  if (typeof __filename === 'string') return __filename
+  const line = new Error().stack?.split('\n').find((l) => /opus-engines\.[cm]?[jt]s/.test(l))
+  const m = line && /(file:\/\/[^\s)]+|\/[^\s)]+?):\d+:\d+\)?$/.exec(line.trim())
+  if (!m?.[1]) return undefined
+  return m[1].startsWith('file:') ? fileURLToPath(m[1]) : m[1]
+}
+
+/** Whether `name` can be found from `base` (a file path): resolvable, or a package folder on the way up. */
+function findable(name: string, base: string): boolean {
+  try {
+    createRequire(base).resolve(name)
+    return true
+  } catch {
+    // ESM-only packages or ones without a CommonJS entry: look for the folder instead.
+  }
+  for (let dir = dirname(base); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name, 'package.json'))) return true
+    if (dirname(dir) === dir) return false
+  }
+}
+
+/**
+ * Whether an engine package is installed where it can be loaded: searched from this library's
+ * own files, the running program and the working directory, without loading it. Synchronous,
+ * so {@link OpusEncoder} can report a missing engine when it is constructed.
+ */
+export function opusEngineInstalled(name: OpusEngineName): boolean {
+  const bases = [thisFile(), process.argv[1], join(process.cwd(), 'index.js')].filter((b): b is string => !!b)
+  return bases.some((b) => findable(name, b))
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Real speech for the emulator: eSpeak NG compiled to WebAssembly (the npm package `espeak-ng`,
- * GPL-3.0-or-later). It is an optional dependency, loaded only here and only when present, so
+ * GPL-3.0-or-later). It is an optional peer dependency, loaded only here and only when present, so
  * lightning-stream's own code and dependency graph stay MIT.
  *
  * The WASM module is compiled once and instantiated per utterance (the package exports only its

@@ -16,6 +16,7 @@ export {
   parseFaultHeader,
   type SpeechEngine,
 } from './server.js'
-export { renderTone, toneSamples, TONE_MS_PER_CHAR, type ToneRequest } from './tone.js'
+export { renderTone, toneSamples, toneWords, createToneRenderer, TONE_MS_PER_CHAR, type ToneRequest, type ToneRenderer, type ToneWord } from './tone.js'
+export type { WsEmulatorOptions } from './ws-route.js'
 export { EMULATOR_VOICES } from './voices.js'
 export { createEspeakEngine, EspeakMissingError, ESPEAK_VOICES } from './espeak.js'

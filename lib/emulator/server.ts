@@ -1,20 +1,21 @@
 /**
  * A local Lightning-compatible server: same routes, validation, error bodies, headers and SSE
  * framing as the vendor (`reference/lightning-api.md`), with deterministic speech, so tests,
- * benchmarks, examples and the CLI run offline.
+ * benchmarks, examples and the CLI run offline. The WebSocket route (§9) lives in `ws-route.ts`.
  * @module
  */
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises'
 import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest } from '../client/request.js'
 import type { RequestIssue } from '../errors.js'
 import { encodeG711 } from '../audio/g711.js'
 import { wavHeader } from '../audio/wav-header.js'
 import { renderTone } from './tone.js'
 import { EMULATOR_VOICES } from './voices.js'
+import { attachWsRoute, type WsEmulatorOptions } from './ws-route.js'
 
 /** Produces the PCM (s16le mono at `request.sample_rate`) for a request. */
 export interface SpeechEngine {
@@ -27,8 +28,8 @@ export interface SpeechEngine {
 /** The deterministic tone engine (see {@link renderTone}). */
 export const toneEngine: SpeechEngine = { name: 'tone', render: (req) => renderTone(req) }
 
-/** Options of {@link startEmulator}. */
-export interface EmulatorOptions {
+/** Options of {@link startEmulator}; the `ws…` fields ({@link WsEmulatorOptions}) shape the WebSocket route. */
+export interface EmulatorOptions extends WsEmulatorOptions {
   /** Interface to bind. @defaultValue `'127.0.0.1'` (loopback only) */
   host?: string | undefined
   /** Port; 0 picks a free one. @defaultValue `0` */
@@ -161,7 +162,8 @@ export interface Emulator {
   readonly stats: EmulatorStats
   /**
    * Emits `'request-closed'` with `{ at, completed }` (`at` from `performance.now()`) when a
-   * synthesis request's connection closes, for measuring abort latency.
+   * synthesis request's connection closes, for measuring abort latency (WebSocket sessions add
+   * `route: 'websocket'`), and `'ws-message'` with each parsed WebSocket client message.
    */
   readonly events: EventEmitter
   /** Stops listening and closes every open connection. Idempotent. */
@@ -371,7 +373,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (res.destroyed) return
         if (Number.isFinite(rtf)) {
           const due = started + stalledMs + sentMs / rtf - performance.now()
-          if (due > 1) await sleep(due)
+          // Behind schedule (a busy machine), catch up without a burst: yield to I/O between
+          // chunks, so a client's close is seen before the next chunk, as a real server sees it.
+          await (due > 1 ? sleep(due) : setImmediateP())
         }
         if (k === faults.errorFrameAt) {
           await send(`data: {"status":"error","message":"Injected synthesis failure"}${eol}${eol}`)
@@ -445,6 +449,37 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     return sendJson(res, 404, { error: 'NotFound', message: `Route ${req.method} ${path} not found.` })
   })
+  // The WebSocket route on the same path (issue 15): shares keys, per-key units, faults and stats.
+  const closeWs = attachWsRoute(server, {
+    keys,
+    maxConcurrent,
+    retryAfter,
+    engine,
+    chunkMs: options.chunkMs,
+    chunkBytes: options.chunkBytes,
+    realtimeFactor: rtf,
+    firstByteDelayMs: options.firstByteDelayMs,
+    faults: options.faults,
+    stats,
+    events,
+    wsReuse: options.wsReuse,
+    wsErrorShape: options.wsErrorShape,
+    wsIdleTimeoutSeconds: options.wsIdleTimeoutSeconds,
+    parseFaults: parseFaultHeader,
+    acquire(key) {
+      const n = activeByKey.get(key) ?? 0
+      if (n >= maxConcurrent) return false
+      activeByKey.set(key, n + 1)
+      stats.active++
+      return true
+    },
+    release(key) {
+      stats.active--
+      const n = (activeByKey.get(key) ?? 1) - 1
+      if (n > 0) activeByKey.set(key, n)
+      else activeByKey.delete(key)
+    },
+  })
   server.on('connection', (socket) => {
     sockets.add(socket)
     stats.connections++
@@ -470,6 +505,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     events,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        closeWs()
         server.close(() => resolve())
         for (const s of sockets) s.destroy()
       })

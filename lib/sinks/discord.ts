@@ -18,12 +18,14 @@
  * player (piping into a file, say) gets the real frames as fast as it reads, and no silence.
  * @module
  */
-import { pipeline, Readable, Writable, type Duplex } from 'node:stream'
+import { pipeline, Readable, Writable, type Duplex, type Transform } from 'node:stream'
 import { InvalidOptionError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
+import { HalfbandUpsampler } from '../audio/pcm-stages.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
+import type { OpusEncoderPool } from '../codecs/opus-pool.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus.js'
 import { createOggPageSplitter, OGG_EOS, oggPageFlags, oggPageGranule, oggPageOf, oggPagePackets, oggPageSerial, restampOggPage, type OggPageSplitter } from '../codecs/ogg-pages.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
@@ -50,8 +52,14 @@ export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: 'opus', raw: 'ra
 /** Options of {@link createDiscordStream}. */
 export interface DiscordStreamOptions {
   /**
-   * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice.
-   * `'raw'`: 48 kHz stereo s16le; voice encodes it. `'ogg'`: an Ogg Opus byte stream.
+   * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice. Raw packets
+   * carry no length or pre-skip: decoded, they start with the encoder's 312-sample (6.5 ms) delay.
+   * The last frame is padded with silence; when that padding is shorter than the delay, one more
+   * packet follows to flush the encoder's lookahead (the last 6.5 ms of the audio, then silence).
+   * Voice plays the whole input, 6.5 ms late, followed by up to 33.5 ms of silence.
+   * `'raw'`: 48 kHz stereo s16le; voice encodes it. The last frame is padded to 20 ms with silence.
+   * `'ogg'`: an Ogg Opus byte stream whose pre-skip and end granule make it decode to exactly the
+   * input (converted to 48 kHz stereo), plus any silence the player got while synthesis was behind.
    */
   mode?: DiscordMode | undefined
   /** With a request as input: the client that synthesises it. */
@@ -77,6 +85,21 @@ export interface DiscordStreamOptions {
   maxBufferMs?: number | undefined
   /** Opus bitrate, bit/s. @defaultValue `64000` */
   bitrate?: number | undefined
+  /**
+   * Encode Opus on a worker thread ({@link OpusEncoderPool}, or `true` for the shared pool: one
+   * worker per core), for `'opus'` and `'ogg'` modes. @defaultValue `false`
+   */
+  pool?: OpusEncoderPool | boolean | undefined
+  /**
+   * `'opus'` mode only: encode the input's own channel count, and its own rate when Opus takes it
+   * (8, 12, 16, 24 or 48 kHz; otherwise 48 kHz), instead of converting to 48 kHz stereo. Opus
+   * packets carry no input rate: Discord clients decode every packet at 48 kHz stereo, and a
+   * 24 kHz mono packet plays the same speech. It skips the resampler and the channel mixer and
+   * encodes one channel: ~60 % less CPU per stream, measured by `benchmarks/discord-native-rate.mjs`,
+   * which decodes both kinds with libopus at 48 kHz stereo and finds the native packets as close to
+   * the source (correlation, level, length). @defaultValue `false`
+   */
+  nativeRate?: boolean | undefined
 }
 
 /** What the player got from a {@link DiscordStream}, counted at its reads. */
@@ -97,6 +120,8 @@ export interface DiscordStream {
    * current count.
    */
   readonly metrics: DiscordStreamMetrics
+  /** Frame length, ms: every read by the player gets one 20 ms frame. */
+  readonly frameMs: 20
   /**
    * Barge-in: drops the buffered audio now and returns how many ms were dropped. At most one
    * frame already on its way to the player still plays; audio synthesised after this call plays
@@ -106,7 +131,7 @@ export interface DiscordStream {
 }
 
 const DISCORD_FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' }
-const FRAME_MS = 20
+const FRAME_MS = 20 as const
 const FRAME_BYTES = (48000 * 2 * 2 * FRAME_MS) / 1000
 const SAMPLES_PER_FRAME = 960n
 /** A 20 ms Opus silence packet (CELT, the same 3 bytes voice sends when it has nothing). */
@@ -469,6 +494,19 @@ class DiscordPlayout extends Readable {
     return packet
   }
 
+  /**
+   * `for await (const frame of stream)` is not a player: it gets the real frames as fast as it
+   * takes them, and no silence (like a consumer that pipes the stream away).
+   */
+  override [Symbol.asyncIterator](): NodeJS.AsyncIterator<any> {
+    if (this.#point === undefined) {
+      this.#point = null
+      this.#wantRead = true
+      this.#pump()
+    }
+    return super[Symbol.asyncIterator]()
+  }
+
   /** @internal */
   override _read(): void {
     if (this.#clocked()) return
@@ -487,6 +525,24 @@ class DiscordPlayout extends Readable {
     if (!this.#input.destroyed) this.#input.destroy()
     callback(error)
   }
+}
+
+/**
+ * The stages from `from` to `to`. Exactly twice the rate from mono (pcm()'s 24 kHz mono to
+ * Discord's 48 kHz stereo) takes the IIR half-band upsampler, one pass and ~4× cheaper than the
+ * FIR resampler plus the mixer (Opus is then ~80 % of the chain's CPU; `benchmarks/discord-chain.mjs`).
+ */
+function toFormat(from: PcmFormat, to: PcmFormat): Transform[] {
+  if (from.encoding === 's16le' && from.channels === 1 && to.encoding === 's16le' && to.sampleRate === 2 * from.sampleRate && (to.channels === 1 || to.channels === 2)) {
+    return [new HalfbandUpsampler({ channels: to.channels })]
+  }
+  return convertPcm(from, to)
+}
+
+/** The `nativeRate` encoding format for `input`: its channels (≤ 2), its rate when Opus takes it, else 48 kHz. */
+function nativeOpusFormat(input: PcmFormat): PcmFormat {
+  const rate = [8000, 12000, 16000, 24000, 48000].includes(input.sampleRate) ? input.sampleRate : 48000
+  return { sampleRate: rate, channels: Math.min(2, input.channels), encoding: 's16le' }
 }
 
 /**
@@ -519,16 +575,22 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   const maxBufferMs = options.maxBufferMs ?? 1000
   if (!(leadMs > 0) || !Number.isFinite(leadMs)) throw new InvalidOptionError('leadMs', `must be a positive number of ms (got ${String(leadMs)})`)
   if (!(maxBufferMs >= leadMs) || !Number.isFinite(maxBufferMs)) throw new InvalidOptionError('maxBufferMs', `must be a number of ms ≥ leadMs (got ${String(maxBufferMs)})`)
+  if (options.nativeRate === true && mode !== 'opus') {
+    throw new InvalidOptionError('nativeRate', `applies to mode 'opus' only (voice plays Ogg Opus and raw PCM at 48 kHz stereo; got '${mode}')`)
+  }
   let pcm: PcmReadable
   if ('text' in input) {
     if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
     pcm = options.client.pcm(input, { signal: options.signal })
   } else pcm = input
-  const stages: Duplex[] = [...convertPcm(pcm.format, DISCORD_FORMAT)]
+  const format: PcmFormat = options.nativeRate === true ? nativeOpusFormat(pcm.format) : DISCORD_FORMAT
+  // Live playback (opus, raw) takes the cheap IIR half-band upsampler for 24 → 48 kHz; 'ogg' keeps
+  // the linear-phase Resampler, so the Ogg stream decodes sample-aligned with its input (lag 0).
+  const stages: Duplex[] = [...(mode === 'ogg' ? convertPcm(pcm.format, format) : toFormat(pcm.format, format))]
   if (mode !== 'raw') {
     // Small readable buffers between the encoders and the playout buffer: a 16 KiB default would
     // hold seconds of compressed audio there, beyond maxBufferMs, before backpressure reached the socket.
-    const opus = new OpusEncoder({ format: DISCORD_FORMAT, frameMs: FRAME_MS, bitrate: options.bitrate, streamOptions: { readableHighWaterMark: 4 } })
+    const opus = new OpusEncoder({ format, frameMs: FRAME_MS, bitrate: options.bitrate, pool: options.pool, streamOptions: { readableHighWaterMark: 4 } })
     stages.push(opus)
     // One packet per page, so one page is one player read.
     if (mode === 'ogg') {
@@ -545,6 +607,7 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
     stream: playout,
     inputType: DISCORD_STREAM_TYPES[mode],
     metrics: playout.metrics,
+    frameMs: FRAME_MS,
     clear: () => playout.clear(),
   }
 }

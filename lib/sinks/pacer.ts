@@ -14,7 +14,7 @@
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { AudioFormatError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 
@@ -45,6 +45,12 @@ export interface PacerOptions {
    * instead (`metrics.driftMs`). @defaultValue `200`
    */
   maxBurstMs?: number | undefined
+  /**
+   * Pad the short last frame with silence to a whole frame. An Opus encoder after the pacer pads
+   * (and records the true length for the Ogg end granule) itself, so it wants `false`.
+   * @defaultValue `fillSilence`
+   */
+  padLast?: boolean | undefined
 }
 
 /** What a {@link Pacer} has done. */
@@ -107,6 +113,7 @@ export class Pacer extends Transform {
   #started = false
   #ended = false
   #inUnderrun = false
+  #inTick = false
   #heldWrite: TransformCallback | undefined
   #pending: Buffer | undefined // the part of the current write not framed yet (lead bound)
   #flushed: TransformCallback | undefined
@@ -129,17 +136,17 @@ export class Pacer extends Transform {
     assertPcmFormat(options.format, 'Pacer format')
     const frameMs = options.frameMs ?? 20
     const rate = options.rate ?? 1
-    if (!(rate > 0) || !Number.isFinite(rate)) throw new AudioFormatError(`Pacer rate must be a positive number (got ${rate})`)
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new InvalidOptionError('rate', `must be a positive number (got ${rate})`)
     this.format = { ...options.format }
     this.frameMs = frameMs
     this.#fill = options.fillSilence ?? true
-    this.#framer = createFramer({ format: this.format, frameMs, padLast: this.#fill })
+    this.#framer = createFramer({ format: this.format, frameMs, padLast: options.padLast ?? this.#fill })
     this.#frameBytes = this.#framer.frameBytes
     this.#period = frameMs / rate
     this.#leadFrames = Math.max(1, Math.ceil((options.leadMs ?? 60) / frameMs))
     this.#maxFrames = Math.max(this.#leadFrames + 1, Math.ceil((options.maxLeadMs ?? 1000) / frameMs))
     const burst = options.maxBurstMs ?? 200
-    if (!(burst > 0) || !Number.isFinite(burst)) throw new AudioFormatError(`Pacer maxBurstMs must be a positive number (got ${burst})`)
+    if (!(burst > 0) || !Number.isFinite(burst)) throw new InvalidOptionError('maxBurstMs', `must be a positive number of ms (got ${burst})`)
     this.#maxLateMs = Math.max(burst, frameMs)
   }
 
@@ -224,7 +231,14 @@ export class Pacer extends Transform {
       if (frame) {
         this.#inUnderrun = false
         this.push(frame)
-        this.#feed()
+        // Completing the held write can end the input and run _flush synchronously, inside this
+        // tick: it must not tick again (one frame early, and a second timer chain).
+        this.#inTick = true
+        try {
+          this.#feed()
+        } finally {
+          this.#inTick = false
+        }
       } else if (this.#ended) {
         const done = this.#flushed
         this.#flushed = undefined
@@ -288,7 +302,7 @@ export class Pacer extends Transform {
       this.#flushed = callback
       this.#enqueue(tail)
       if (!this.#started) this.#start()
-      else if (!this.#timer) this.#tick()
+      else if (!this.#timer && !this.#inTick) this.#tick()
     } catch (err) {
       callback(err as Error)
     }

@@ -10,7 +10,7 @@
  */
 import { StringDecoder } from 'node:string_decoder'
 import { createParser, ParseError, type EventSourceMessage } from 'eventsource-parser'
-import { SseParseError } from '../errors.js'
+import { InvalidOptionError, SseParseError } from '../errors.js'
 
 /** One Server-Sent Event. */
 export interface SseEvent {
@@ -37,8 +37,16 @@ export const DEFAULT_MAX_EVENT_SIZE = 4 * 1024 * 1024
 
 /** The pure SSE decoder returned by {@link createSseDecoder}. */
 export interface SseDecoder {
-  /** Feeds bytes; returns the events they complete (possibly none). @throws {@link SseParseError} */
+  /**
+   * Feeds bytes; returns the events they complete (possibly none). When the bytes also hold an
+   * event over `maxEventSize`, the events completed before it are returned and the error is set
+   * in {@link SseDecoder.failure}; the next `push` or `flush` throws it. So what is delivered
+   * before the error does not depend on how the bytes were split.
+   * @throws {@link SseParseError}
+   */
   push(chunk: Uint8Array): SseEvent[]
+  /** The error that stopped decoding, once there is one. */
+  readonly failure: SseParseError | undefined
   /**
    * Ends the input: a trailing CR held back as half a CRLF is consumed, so an event ended by CR at
    * EOF is dispatched. An unterminated event (no blank line) is dropped, as the SSE spec says.
@@ -50,7 +58,7 @@ export interface SseDecoder {
 export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
   if (!Number.isInteger(maxEventSize) || maxEventSize < 64) {
-    throw new SseParseError(`maxEventSize must be an integer ≥ 64 (got ${String(maxEventSize)})`)
+    throw new InvalidOptionError('maxEventSize', `must be an integer ≥ 64 (got ${String(maxEventSize)})`)
   }
   const text = new StringDecoder('utf8')
   let out: SseEvent[] = []
@@ -66,24 +74,33 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
         failure ??= new ParseError('event too large', { type: 'max-buffer-size-exceeded' })
         return
       }
-      out.push({ event: msg.event ?? 'message', data: msg.data, id: msg.id })
+      if (!failure) out.push({ event: msg.event ?? 'message', data: msg.data, id: msg.id })
     },
     onError(err: ParseError) {
       // 'invalid-retry' and 'unknown-field' are recoverable and ignored, as browsers do.
       if (err.type === 'max-buffer-size-exceeded') failure = err
     },
   })
+  // eventsource-parser strips a leading "ï»¿" (U+00EF U+00BB U+00BF, the BOM's bytes read as
+  // Latin-1) from its first feed, so the three characters would vanish only when they arrive in
+  // one chunk. The BOM is handled above on the decoded text (U+FEFF); spend the parser's
+  // first-feed check on an empty string so its output never depends on chunking.
+  parser.feed('')
 
+  /** The events completed so far; throws the failure when no event precedes it. */
   const take = (): SseEvent[] => {
-    if (failure) {
-      throw new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
+    if (failure && !decoder.failure) {
+      decoder.failure = new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
     }
     const events = out
     out = []
+    if (events.length === 0 && decoder.failure) throw decoder.failure
     return events
   }
 
-  return {
+  // `failure` is a data property: an accessor in an object literal costs GC time per instance.
+  const decoder: { -readonly [K in keyof SseDecoder]: SseDecoder[K] } = {
+    failure: undefined,
     push(chunk) {
       if (failure) return take()
       let s = text.write(chunk as Buffer)
@@ -112,4 +129,5 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       return take()
     },
   }
+  return decoder
 }

@@ -36,7 +36,7 @@ export class SseParser extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     try {
       for (const ev of this.#core.push(chunk)) this.push(ev)
-      callback()
+      callback(this.#core.failure) // events before an oversized one are delivered first
     } catch (err) {
       callback(err as Error)
     }
