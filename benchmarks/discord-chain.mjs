@@ -34,7 +34,6 @@ const voice = await import('@discordjs/voice')
 
 const SECONDS = QUICK ? 0.5 : Number(process.env.SECONDS ?? 4)
 const S = QUICK ? 2 : Number(process.env.STREAMS ?? 6)
-const S_RT = QUICK ? 2 : Number(process.env.RT_STREAMS ?? 12)
 const REPS = QUICK ? 1 : Number(process.env.REPS ?? 15)
 
 const server = spawn(process.execPath, [`${here}replay-server.mjs`], { stdio: ['ignore', 'pipe', 'inherit'] })
