@@ -137,13 +137,41 @@ export {
 export { OggOpusMuxer, oggCrc32, opusPacketSamples, type OggOpusMuxerOptions } from './codecs/ogg-opus.js'
 export { FfmpegTranscoder, FfmpegError, ffmpegArgs, FFMPEG_CONTENT_TYPES, type FfmpegOutput, type FfmpegTranscoderOptions, type FfmpegExit, type FfmpegContainerInput } from './codecs/ffmpeg.js'
 export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
-export { createDiscordStream, DISCORD_STREAM_TYPES, type DiscordMode, type DiscordStream, type DiscordStreamOptions, type DiscordStreamTypes } from './sinks/discord.js'
-export { sendAudio, type HttpAudioFormat, type SendAudioOptions } from './sinks/http.js'
+export {
+  createDiscordStream,
+  DISCORD_STREAM_TYPES,
+  type DiscordMode,
+  type DiscordStream,
+  type DiscordStreamMetrics,
+  type DiscordStreamOptions,
+  type DiscordStreamTypes,
+} from './sinks/discord.js'
+export {
+  createPlayout,
+  type Playout,
+  type PlayoutAudio,
+  type PlayoutEnd,
+  type PlayoutMetrics,
+  type PlayoutOptions,
+  type PlayoutRead,
+  type PlayoutSilence,
+  type PlayoutWait,
+} from './sinks/playout.core.js'
+export {
+  sendAudio,
+  audioErrorResponse,
+  type HttpAudioFormat,
+  type HttpErrorBody,
+  type HttpErrorResponse,
+  type SendAudioErrorInfo,
+  type SendAudioOptions,
+} from './sinks/http.js'
 export {
   WrtcAudioSink,
   LiveKitAudioSink,
   type WrtcAudioSinkOptions,
   type LiveKitAudioSinkOptions,
+  type LiveKitSinkMetrics,
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'
