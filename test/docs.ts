@@ -44,7 +44,7 @@ const fileOf = (b: DocBlock): string => `${b.page.replace(/\//g, '-')}-L${b.line
 const where = (b: DocBlock, line = 1): string => `${b.page}:${b.lines[line - 1] ?? b.line}`
 
 t.test('the docs have code blocks, and the packed tarball installs', async (t) => {
-  t.equal(installError, undefined, installError)
+  t.equal(installError, undefined, installError ?? 'installed')
   t.ok(blocks.length >= 10, `${blocks.length} blocks in ${pages.length} pages`)
   for (const page of pages.filter((p) => p !== 'docs/benchmarks.md' && p !== 'docs/performance.md')) {
     t.ok(blocks.some((b) => b.page === page), `${page} has a checked code block`)
