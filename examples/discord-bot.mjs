@@ -9,6 +9,7 @@ const client = new LightningClient({ baseUrl: emulator?.url })
 const player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play } })
 // In a bot: const connection = joinVoiceChannel({ channelId, guildId, adapterCreator }); connection.subscribe(player)
 
+/** @param {string} text */
 async function say(text) {
   const { stream, inputType, metrics } = createDiscordStream(client.pcm({ text, voice_id: 'magnus' }), { mode: 'opus' })
   const resource = createAudioResource(stream, { inputType })

@@ -85,7 +85,7 @@ t.test('every block and example type-checks: --strict, module nodenext', async (
 })
 
 t.test('every block and example type-checks: --strict, moduleResolution node10', async (t) => {
-  t.same(typecheck({ module: 'es2022', moduleResolution: 'node10' }), [], `${blocks.length} blocks and ${examples.length} examples`)
+  t.same(typecheck({ module: 'es2022', moduleResolution: 'node10', esModuleInterop: true }), [], `${blocks.length} blocks and ${examples.length} examples`)
 })
 
 /** Runs a file under node in its own directory; resolves with status and output. */
