@@ -113,12 +113,17 @@ export interface PcmReadable extends Readable {
   on(event: 'error', listener: (error: Error) => void): this
   /** Any other `Readable` event. */
   on(event: string | symbol, listener: (...args: any[]) => void): this
-  /** Like {@link PcmReadable.on}, once. */
+  /** `'response'`, once (see {@link PcmReadable.on}). */
   once(event: 'response', listener: (info: TtsResponseInfo) => void): this
+  /** `'retry'`, once. */
   once(event: 'retry', listener: (info: RetryInfo) => void): this
+  /** `'metrics'`, once. */
   once(event: 'metrics', listener: (metrics: TtsMetrics) => void): this
+  /** `'data'`, once. */
   once(event: 'data', listener: (chunk: Buffer) => void): this
+  /** `'error'`, once. */
   once(event: 'error', listener: (error: Error) => void): this
+  /** Any other `Readable` event, once. */
   once(event: string | symbol, listener: (...args: any[]) => void): this
   /** `for await (const chunk of pcm)` yields sample-aligned PCM Buffers. */
   [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>
