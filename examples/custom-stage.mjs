@@ -5,6 +5,7 @@ import { LightningClient, PcmFramer, instrument, stageMetrics, writeWavFile } fr
 import { startEmulator } from 'lightning-stream/emulator'
 
 class Gain extends Transform {
+  /** @type {Buffer | null} */
   #carry = null
   /** @param {number} gain - linear factor, e.g. 2 for +6 dB */
   constructor(gain) {
