@@ -4,7 +4,7 @@ import { LightningClient, writeWavFile } from 'lightning-stream'
 import { EspeakMissingError, createEspeakEngine, startEmulator } from 'lightning-stream/emulator'
 
 // The emulator speaks with eSpeak NG when `espeak-ng` is installed; otherwise with its default
-// tone engine (a beep per word, the same bytes every run).
+// tone engine (a tone per letter, silence between words, the same bytes every run).
 const engine = await createEspeakEngine().catch((err) => {
   if (err instanceof EspeakMissingError) return undefined
   throw err
