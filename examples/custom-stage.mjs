@@ -5,11 +5,14 @@ import { LightningClient, PcmFramer, instrument, stageMetrics, writeWavFile } fr
 import { startEmulator } from 'lightning-stream/emulator'
 
 class Gain extends Transform {
+  /** @type {Buffer | null} */
   #carry = null
+  /** @param {number} gain - linear factor, e.g. 2 for +6 dB */
   constructor(gain) {
     super()
     this.gain = gain
   }
+  /** @param {Buffer} chunk @param {BufferEncoding} _enc @param {import('node:stream').TransformCallback} callback */
   _transform(chunk, _enc, callback) {
     let buf = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk // the carry is one byte at most
     this.#carry = buf.length % 2 ? buf.subarray(buf.length - 1) : null
@@ -21,6 +24,7 @@ class Gain extends Transform {
     }
     callback(null, out)
   }
+  /** @param {import('node:stream').TransformCallback} callback */
   _flush(callback) {
     callback(this.#carry ? new Error('PCM ended mid-sample') : null)
   }
@@ -33,8 +37,8 @@ const gain = instrument(new Gain(2), 'gain')
 const framer = instrument(new PcmFramer({ format: pcm.format, frameMs: 20 }), 'framer')
 await writeWavFile(process.argv[2] ?? 'louder.wav', pcm, pcm.format, [gain, framer]) // exact sizes in the header
 for (const stage of [gain, framer]) {
-  const m = stageMetrics(stage)
-  console.error(`${m.name}: ${m.chunksIn} chunks in, ${m.chunksOut} out, ${(m.busyNs / 1e6).toFixed(2)} ms busy`)
+  const m = stageMetrics(stage) // undefined for a stage that was not instrument()ed
+  if (m) console.error(`${m.name}: ${m.chunksIn} chunks in, ${m.chunksOut} out, ${(m.busyNs / 1e6).toFixed(2)} ms busy`)
 }
 await client.close()
 await emulator?.close()

@@ -9,8 +9,9 @@ const client = new LightningClient({ baseUrl: emulator?.url })
 const player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play } })
 // In a bot: const connection = joinVoiceChannel({ channelId, guildId, adapterCreator }); connection.subscribe(player)
 
+/** @param {string} text */
 async function say(text) {
-  const { stream, inputType, metrics } = createDiscordStream({ text, voice_id: 'magnus' }, { client, mode: 'opus' })
+  const { stream, inputType, metrics } = createDiscordStream(client.pcm({ text, voice_id: 'magnus' }), { mode: 'opus' })
   const resource = createAudioResource(stream, { inputType })
   player.play(resource)
   await entersState(player, AudioPlayerStatus.Playing, 5_000)

@@ -12,13 +12,15 @@ const client = new LightningClient({ baseUrl: emulator?.url })
 const player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play } })
 
 // A stand-in for your model's token stream (OpenAI, Anthropic, a local model…): ~40 tokens a second.
+/** @param {string} reply */
 async function* fakeModel(reply) {
-  for (const token of reply.match(/\S+\s*/g)) {
+  for (const token of reply.match(/\S+\s*/g) ?? []) {
     await sleep(25)
     yield token
   }
 }
 
+/** @param {string} reply @param {{ interruptAfterMs?: number }} [options] */
 async function speak(reply, { interruptAfterMs } = {}) {
   const tts = client.streamText({ voice_id: 'meher', word_timestamps: true })
   const discord = createDiscordStream(tts, { mode: 'opus' })

@@ -1,9 +1,16 @@
-// README example: stream speech into a WAV file with pipeline(). Runs offline against the
-// built-in emulator unless SMALLEST_API_KEY is set. Usage: node examples/pipeline-wav.mjs [out.wav]
+// docs/getting-started.md: stream speech into a WAV file. Runs offline against the built-in
+// emulator unless SMALLEST_API_KEY is set. Usage: node examples/pipeline-wav.mjs [out.wav]
 import { LightningClient, writeWavFile } from 'lightning-stream'
-import { startEmulator } from 'lightning-stream/emulator'
+import { EspeakMissingError, createEspeakEngine, startEmulator } from 'lightning-stream/emulator'
 
-const emulator = process.env.SMALLEST_API_KEY ? undefined : await startEmulator()
+// The emulator speaks with eSpeak NG when `espeak-ng` is installed; otherwise with its default
+// tone engine (a tone per letter, silence between words, the same bytes every run).
+const engine = await createEspeakEngine().catch((err) => {
+  if (err instanceof EspeakMissingError) return undefined
+  throw err
+})
+const emulator = process.env.SMALLEST_API_KEY ? undefined : await startEmulator({ engine })
+console.error(`speech from ${emulator ? (engine ? 'the emulator, eSpeak NG' : 'the emulator, tone engine') : 'the Lightning API'}`)
 const client = new LightningClient({ baseUrl: emulator?.url })
 
 const pcm = client.pcm({ text: 'Streaming speech, chunk by chunk.', voice_id: 'magnus' })

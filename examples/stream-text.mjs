@@ -9,8 +9,9 @@ import { startEmulator } from 'lightning-stream/emulator'
 const emulator = process.env.SMALLEST_API_KEY ? undefined : await startEmulator()
 const client = new LightningClient({ baseUrl: emulator?.url })
 
+/** @param {string} text */
 async function* tokens(text) {
-  for (const token of text.match(/\S+\s*/g)) {
+  for (const token of text.match(/\S+\s*/g) ?? []) {
     await sleep(20)
     yield token
   }
@@ -22,7 +23,7 @@ const tts = client.streamText({ voice_id: 'meher', word_timestamps: true })
 tts.on('word', (w) => console.error(`${w.start.toFixed(2)}–${w.end.toFixed(2)} s  ${w.word}`))
 await pipeline(tokens(answer), tts, new WavEncoder({ format: tts.format }), createWriteStream('answer.wav'))
 const m = tts.metrics
-console.error(`first audio ${(m.firstPcmByte - m.firstText).toFixed(0)} ms after the first token; ${m.words} words`)
+console.error(`first audio ${((m.firstPcmByte ?? 0) - (m.firstText ?? 0)).toFixed(0)} ms after the first token; ${m.words} words`)
 
 // 2. Without piping: pushText(), flush() to speak what you have now, endInput() when done.
 const manual = client.streamText({ voice_id: 'magnus' })
@@ -42,7 +43,7 @@ await pipeline(tokens(answer), sse, createWriteStream('answer-sse.pcm'))
 const long = Array.from({ length: 20 }, (_, i) => `This is sentence ${i + 1} of a long article.`).join(' ')
 const pcm = client.pcm({ text: long, voice_id: 'magnus' })
 await pipeline(pcm, createWriteStream('long.pcm'))
-console.error(`long text: ${pcm.delivered.bytes} bytes, first audio after ${pcm.metrics.firstPcmByte.toFixed(0)} ms`)
+console.error(`long text: ${pcm.delivered.bytes} bytes, first audio after ${pcm.metrics.firstPcmByte?.toFixed(0)} ms`)
 
 await client.close()
 await emulator?.close()

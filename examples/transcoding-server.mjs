@@ -4,14 +4,14 @@
 // failure after it ends the response cleanly. A client that disconnects aborts the TTS request
 // and kills ffmpeg.
 import { createServer } from 'node:http'
-import { LightningClient, sendAudio } from 'lightning-stream'
+import { LightningClient, LightningStreamError, sendAudio } from 'lightning-stream'
 import { startEmulator } from 'lightning-stream/emulator'
 
 const emulator = process.env.SMALLEST_API_KEY ? undefined : await startEmulator({ realtimeFactor: 4 })
 const client = new LightningClient({ baseUrl: emulator?.url, maxConcurrent: 4 })
 
 const server = createServer(async (req, res) => {
-  const url = new URL(req.url, 'http://localhost')
+  const url = new URL(req.url ?? '/', 'http://localhost')
   const text = url.searchParams.get('text') ?? 'Hello from the transcoding server.'
   const format = url.searchParams.get('format') === 'mp3' ? 'mp3' : 'ogg'
   try {
@@ -20,15 +20,16 @@ const server = createServer(async (req, res) => {
       format,
       bitrate: format === 'ogg' ? 32000 : undefined,
       // Every synthesis failure, before the first byte (return an answer to replace the default) or after it.
-      onError: (err, info) => console.error(`speech ${info.phase}: ${err.code} → ${info.phase === 'before-audio' ? info.response.status : 'ended early'} (request ${info.requestId})`),
+      onError: (err, info) => console.error(`speech ${info.phase}: ${err instanceof LightningStreamError ? err.code : err.name} → ${info.phase === 'before-audio' ? info.response.status : 'ended early'} (request ${info.requestId})`),
     })
   } catch (err) {
     // Already answered or ended cleanly; a listener who left shows up here as ERR_ABORTED.
-    if (err.code !== 'ERR_ABORTED') console.error(`speech for ${url.pathname} failed: ${err.code}`)
+    const code = err instanceof LightningStreamError ? err.code : String(err)
+    if (code !== 'ERR_ABORTED') console.error(`speech for ${url.pathname} failed: ${code}`)
   }
 })
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-const base = `http://127.0.0.1:${server.address().port}`
+await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
+const base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`
 console.error(`listening on ${base}`)
 
 // Demo: fetch both formats and one invalid request, then close (a real server would keep running).

@@ -74,6 +74,9 @@ export {
   describeFormat,
   durationMs,
   isPcmFormat,
+  pcmFormat,
+  DISCORD_FORMAT,
+  LIGHTNING_FORMAT,
   type AudioFormat,
   type CodedEncoding,
   type PcmEncoding,
@@ -120,7 +123,7 @@ export {
   int16View,
   float32View,
 } from './audio/pcm-ops.js'
-export { convertPcm } from './audio/convert.js'
+export { convertPcm, type ConvertStages } from './audio/convert.js'
 export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
 export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
 export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type OpusPoolQueue, type OpusPoolStats, type PooledOpusEngine } from './codecs/opus-pool.js'
@@ -140,6 +143,7 @@ export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
 export {
   createDiscordStream,
   DISCORD_STREAM_TYPES,
+  StreamType as DiscordStreamType,
   type DiscordMode,
   type DiscordStream,
   type DiscordStreamMetrics,

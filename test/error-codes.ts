@@ -1,5 +1,5 @@
 // One error taxonomy: every code the library can throw is in the ErrorCode union (ERROR_CODES),
-// in the README's error table and in docs/errors-and-retries.md; invalid options are
+// in docs/errors-and-retries.md's error table; invalid options are
 // InvalidOptionError everywhere; a malformed voices body is a protocol error; a missing Opus
 // engine is reported by the constructor.
 import t from 'tap'
@@ -30,10 +30,9 @@ function sourceFiles(dir: string): string[] {
 // error that is not the library's (documented in docs/transcoding-server.md; no error class has it).
 const FOREIGN = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_INTERNAL'])
 
-t.test('ERROR_CODES, the README table and the errors guide list the same codes', async (t) => {
+t.test('ERROR_CODES and the errors guide list the same codes', async (t) => {
   const union = new Set<string>(lib.ERROR_CODES)
   t.equal(union.size, lib.ERROR_CODES.length, 'no duplicates')
-  t.same([...tableCodes(readFileSync(join(root, 'README.md'), 'utf8'))].sort(), [...union].sort(), 'README')
   t.same([...tableCodes(readFileSync(join(root, 'docs/errors-and-retries.md'), 'utf8'))].sort(), [...union].sort(), 'docs/errors-and-retries.md')
 })
 

@@ -148,7 +148,7 @@ t.test('parseWavHeader reads what wavHeader writes, classic and EXTENSIBLE, and 
 t.test('convertPcm picks the stages; README path 24 kHz TTS → 48 kHz stereo WAV against the emulator', async (t) => {
   const mono24: PcmFormat = { sampleRate: 24000, channels: 1, encoding: 's16le' }
   const stereo48: PcmFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' }
-  t.same(convertPcm(mono24, mono24), [])
+  t.same(convertPcm(mono24, mono24).map((s) => s.constructor.name), ['PassThrough'], 'never empty: spreads into pipeline()')
   t.same(convertPcm(mono24, stereo48).map((s) => s.constructor.name), ['Resampler', 'ChannelMixer'])
   t.same(convertPcm(stereo48, mono24).map((s) => s.constructor.name), ['ChannelMixer', 'Resampler'])
   t.throws(() => convertPcm(mono24, { ...mono24, encoding: 'f32le' }), { code: 'ERR_AUDIO_FORMAT' })

@@ -32,6 +32,33 @@ export interface PcmFormat {
   encoding: PcmEncoding
 }
 
+/**
+ * A checked {@link PcmFormat}, so a format written inline keeps its literal `encoding` instead of
+ * widening to `string` (`const target = { …, encoding: 's16le' }` is a `string` to TypeScript
+ * unless annotated or `as const`).
+ *
+ * @param sampleRate - samples per second per channel, a positive integer (e.g. 48000).
+ * @param channels - interleaved channel count, a positive integer (1 mono, 2 stereo).
+ * @param encoding - `'s16le'` (default) or `'f32le'`.
+ * @throws {@link AudioFormatError} for a rate, channel count or encoding a stage cannot take.
+ *
+ * @example
+ * ```ts
+ * const target = pcmFormat(48000, 2) // { sampleRate: 48000, channels: 2, encoding: 's16le' }
+ * ```
+ */
+export function pcmFormat(sampleRate: number, channels: number, encoding: PcmEncoding = 's16le'): PcmFormat {
+  const format: PcmFormat = { sampleRate, channels, encoding }
+  assertPcmFormat(format, 'pcmFormat')
+  return format
+}
+
+/** 48 kHz stereo s16le: what Discord plays and Opus and WebRTC run at natively. Frozen. */
+export const DISCORD_FORMAT: Readonly<PcmFormat> = Object.freeze({ sampleRate: 48000, channels: 2, encoding: 's16le' })
+
+/** 24 kHz mono s16le: what `client.pcm()` gives by default (the library's `sample_rate` default). Frozen. */
+export const LIGHTNING_FORMAT: Readonly<PcmFormat> = Object.freeze({ sampleRate: 24000, channels: 1, encoding: 's16le' })
+
 /** Encodings of byte streams that are audio but not (yet) PCM: G.711 and MP3. */
 export type CodedEncoding = 'ulaw' | 'alaw' | 'mp3'
 

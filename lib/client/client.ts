@@ -10,7 +10,7 @@ import { apiErrorFrom, flatHeaders, responseIds, toLightningError } from './http
 import { resolveTtsRequest, type OutputFormat, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 import { Semaphore } from './semaphore.js'
 import { resolveRetry, retrying, type RetryInfo, type RetryOptions, type RetryPolicy } from './retry.js'
-import { TtsSource, type TtsSourceInit } from './tts-source.js'
+import { TtsSource, type TtsResponseInfo, type TtsSourceInit } from './tts-source.js'
 import { PcmSource } from './pcm-source.js'
 import { parseWavHeader, WAV_UNKNOWN_SIZE } from '../audio/wav-header.js'
 
@@ -101,6 +101,32 @@ export interface PcmReadable extends Readable {
    * delivered and realtime factor, so far. Also emitted as `'metrics'` when the stream closes.
    */
   readonly metrics: TtsMetrics
+  /** `'response'`: the status and ids of the (first) HTTP response, before any audio. */
+  on(event: 'response', listener: (info: TtsResponseInfo) => void): this
+  /** `'retry'`: a failed attempt, before the response, that will be retried. */
+  on(event: 'retry', listener: (info: RetryInfo) => void): this
+  /** `'metrics'`: the final {@link TtsMetrics}, when the stream closes. */
+  on(event: 'metrics', listener: (metrics: TtsMetrics) => void): this
+  /** `'data'`: a chunk of PCM, sample-aligned. */
+  on(event: 'data', listener: (chunk: Buffer) => void): this
+  /** `'error'`: the library's own failures are a coded {@link LightningStreamError}; a stage failing elsewhere in a pipeline may pass its own error. */
+  on(event: 'error', listener: (error: Error) => void): this
+  /** Any other `Readable` event. */
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  /** `'response'`, once (see {@link PcmReadable.on}). */
+  once(event: 'response', listener: (info: TtsResponseInfo) => void): this
+  /** `'retry'`, once. */
+  once(event: 'retry', listener: (info: RetryInfo) => void): this
+  /** `'metrics'`, once. */
+  once(event: 'metrics', listener: (metrics: TtsMetrics) => void): this
+  /** `'data'`, once. */
+  once(event: 'data', listener: (chunk: Buffer) => void): this
+  /** `'error'`, once. */
+  once(event: 'error', listener: (error: Error) => void): this
+  /** Any other `Readable` event, once. */
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+  /** `for await (const chunk of pcm)` yields sample-aligned PCM Buffers. */
+  [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>
 }
 
 /** The result of {@link LightningClient.synthesize}. */

@@ -20,7 +20,7 @@
  */
 import { pipeline, Readable, Writable, type Duplex, type Transform } from 'node:stream'
 import { InvalidOptionError } from '../errors.js'
-import type { PcmFormat } from '../audio/format.js'
+import { DISCORD_FORMAT, type PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 import { HalfbandUpsampler } from '../audio/pcm-stages.js'
@@ -36,18 +36,34 @@ import { FailureGate } from './failure-gate.js'
 /** How the audio is handed to `@discordjs/voice`. */
 export type DiscordMode = 'opus' | 'raw' | 'ogg'
 
-/** `@discordjs/voice`'s `StreamType` string for each mode. */
+/**
+ * The members of `@discordjs/voice`'s `StreamType` enum that {@link createDiscordStream} produces,
+ * with the same names and values. TypeScript relates two enums of the same name member by member,
+ * so an `inputType` of this type is accepted where voice asks for its `StreamType`
+ * (`createAudioResource(stream, { inputType })`), without this package importing voice's types.
+ * Exported from the package root as `DiscordStreamType`.
+ */
+export enum StreamType {
+  /** Object-mode Opus packets, one per 20 ms (mode `'opus'`). */
+  Opus = 'opus',
+  /** 48 kHz stereo s16le PCM (mode `'raw'`). */
+  Raw = 'raw',
+  /** An Ogg Opus byte stream (mode `'ogg'`). */
+  OggOpus = 'ogg/opus',
+}
+
+/** `@discordjs/voice`'s `StreamType` for each mode. */
 export interface DiscordStreamTypes {
   /** `StreamType.Opus` */
-  readonly opus: 'opus'
+  readonly opus: StreamType.Opus
   /** `StreamType.Raw` */
-  readonly raw: 'raw'
+  readonly raw: StreamType.Raw
   /** `StreamType.OggOpus` */
-  readonly ogg: 'ogg/opus'
+  readonly ogg: StreamType.OggOpus
 }
 
 /** The `StreamType` values of `@discordjs/voice` for each mode (same strings as its enum). */
-export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: 'opus', raw: 'raw', ogg: 'ogg/opus' }
+export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: StreamType.Opus, raw: StreamType.Raw, ogg: StreamType.OggOpus }
 
 /** Options of {@link createDiscordStream}. */
 export interface DiscordStreamOptions {
@@ -113,7 +129,7 @@ export interface DiscordStream {
   /** The stream to pass to `createAudioResource`. */
   stream: Readable
   /** Pass as `createAudioResource(stream, { inputType })`: without it voice probes with ffmpeg. */
-  inputType: (typeof DISCORD_STREAM_TYPES)[DiscordMode]
+  inputType: StreamType
   /**
    * What the player got: audio frames, silence frames (synthesis was behind), underruns,
    * buffered audio, frames dropped by barge-in, empty reads. A live view: every field reads the
@@ -130,7 +146,6 @@ export interface DiscordStream {
   clear(): number
 }
 
-const DISCORD_FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, encoding: 's16le' }
 const FRAME_MS = 20 as const
 const FRAME_BYTES = (48000 * 2 * 2 * FRAME_MS) / 1000
 const SAMPLES_PER_FRAME = 960n
@@ -562,7 +577,7 @@ function nativeOpusFormat(input: PcmFormat): PcmFormat {
  * @example
  * ```ts
  * import { createAudioPlayer, createAudioResource } from '@discordjs/voice'
- * const { stream, inputType } = createDiscordStream({ text: 'Hello, voice channel!', voice_id: 'magnus' }, { client })
+ * const { stream, inputType } = createDiscordStream(client.pcm({ text: 'Hello, voice channel!', voice_id: 'magnus' }))
  * player.play(createAudioResource(stream, { inputType }))
  * ```
  * @throws {@link InvalidOptionError} for an unknown `mode`, a request without `client`, or a
