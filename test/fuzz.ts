@@ -3,7 +3,10 @@
 // misaligned or wrong audio. CI runs FUZZ_RUNS (default 2 000) cases; `npm run fuzz` runs 100 000.
 import t from 'tap'
 import fc from 'fast-check'
-import { createFrameDecoder, createSseDecoder, createSsePcmDecoder, LightningStreamError } from '../lib/index.js'
+import { LightningStreamError } from '../lib/index.js'
+import { createSseParser } from '../lib/sse/sse-parser.core.js'
+import { createAudioChunkDecoder } from '../lib/audio/audio-chunk-decoder.core.js'
+import { createSsePcmDecoder } from '../lib/audio/sse-pcm.core.js'
 import { splitAt } from './fixtures/helpers.js'
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2000)
@@ -14,7 +17,7 @@ type Path = 'general' | 'fused'
 const PATHS: Path[] = ['general', 'fused']
 
 /**
- * Runs bytes through the general path (the pure SSE and frame cores, as SseParser and
+ * Runs bytes through the general path (the pure SSE parser and chunk-decoder cores, as SseParser and
  * AudioChunkDecoder run them) or the fused core that `pcm()` runs (fast path on); returns the
  * audio or the coded error.
  */
@@ -33,8 +36,8 @@ function run(chunks: Buffer[], path: Path = 'general'): { audio: Buffer; error?:
       if (core.failure) throw core.failure
       return { audio: Buffer.concat(out) }
     }
-    const sse = createSseDecoder({ maxEventSize: MAX_EVENT })
-    const frames = createFrameDecoder({ sampleRate: 24000 })
+    const sse = createSseParser({ maxEventSize: MAX_EVENT })
+    const frames = createAudioChunkDecoder({ sampleRate: 24000 })
     for (const c of chunks) {
       for (const ev of sse.push(c)) {
         const b = frames.push(ev)

@@ -7,10 +7,10 @@ import { pipeline, type Readable, type Transform } from 'node:stream'
 import { InvalidOptionError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
-import { HalfbandUpsampler } from '../audio/pcm-stages.js'
+import { HalfbandUpsampler } from '../audio/halfband-upsampler.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
 import type { OpusEncoderPool } from '../codecs/opus-pool.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
 import type { TtsRequest } from '../client/request.js'
 import { Pacer, type PacerMetrics } from './pacer.js'
@@ -135,9 +135,9 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   // the linear-phase Resampler, so the Ogg stream decodes sample-aligned with its input (lag 0).
   const stages: Transform[] = [...(mode === 'ogg' ? convertPcm(pcm.format, format) : toFormat(pcm.format, format)), pacer]
   if (mode !== 'raw') {
-    const opus = new OpusEncoder({ format, frameMs: 20, bitrate: options.bitrate, pool: options.pool })
+    const opus = new OpusEncoder({ format, frameMs: 20, bitrate: options.bitrate, pool: options.pool, emitEnd: mode === 'ogg' })
     stages.push(opus)
-    if (mode === 'ogg') stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000 }))
+    if (mode === 'ogg') stages.push(new OggOpusMuxer({ head: { ...opus.head, channels: 2, inputSampleRate: 48000 } }))
   }
   const last = stages[stages.length - 1] as Transform
   pipeline([pcm, ...stages], () => {})

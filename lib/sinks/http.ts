@@ -10,8 +10,8 @@ import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
 import { WavEncoder } from '../audio/wav-encoder.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus.js'
-import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
+import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
 import type { TtsRequest } from '../client/request.js'
 
@@ -61,8 +61,8 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | TtsReq
   else if (format === 'mp3') stages = [new FfmpegTranscoder({ input: pcm.format, output: 'mp3', bitrate: options.bitrate })]
   else {
     const target: PcmFormat = { sampleRate: 48000, channels: pcm.format.channels, encoding: 's16le' }
-    const opus = new OpusEncoder({ format: target, bitrate: options.bitrate })
-    stages = [...convertPcm(pcm.format, target), opus, new OggOpusMuxer({ encoder: opus })]
+    const opus = new OpusEncoder({ format: target, bitrate: options.bitrate, emitEnd: true })
+    stages = [...convertPcm(pcm.format, target), opus, new OggOpusMuxer({ head: opus.head })]
   }
   if (!res.headersSent) {
     res.statusCode = 200
