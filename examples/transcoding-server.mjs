@@ -3,7 +3,7 @@
 // and kills ffmpeg: pipeline() destroys every stage.
 import { createServer } from 'node:http'
 import { pipeline } from 'node:stream/promises'
-import { LightningClient, OpusEncoder, OggOpusMuxer, FfmpegTranscoder, FFMPEG_CONTENT_TYPES, convertPcm } from 'lightning-stream'
+import { LightningClient, OpusEncoder, OggOpusMuxer, FfmpegTranscoder, AUDIO_MEDIA_TYPES, convertPcm } from 'lightning-stream'
 import { startEmulator } from 'lightning-stream/emulator'
 
 const emulator = process.env.SMALLEST_API_KEY ? undefined : await startEmulator({ realtimeFactor: 4 })
@@ -20,12 +20,12 @@ const server = createServer(async (req, res) => {
     let stages
     if (format === 'ogg') {
       const target = { sampleRate: 48000, channels: 1, encoding: 's16le' }
-      const opus = new OpusEncoder({ format: target, bitrate: 32000 })
-      stages = [...convertPcm(pcm.format, target), opus, new OggOpusMuxer({ encoder: opus })]
+      const opus = new OpusEncoder({ format: target, bitrate: 32000, emitEnd: true })
+      stages = [...convertPcm(pcm.format, target), opus, new OggOpusMuxer({ head: opus.head })]
     } else {
       stages = [new FfmpegTranscoder({ input: pcm.format, output: 'mp3' })]
     }
-    res.writeHead(200, { 'content-type': format === 'ogg' ? 'audio/ogg' : FFMPEG_CONTENT_TYPES.mp3 })
+    res.writeHead(200, { 'content-type': format === 'ogg' ? 'audio/ogg' : AUDIO_MEDIA_TYPES.mp3.mimeType })
     await pipeline([pcm, ...stages, res])
   } catch (err) {
     if (!res.headersSent) res.writeHead(502).end(String(err.message))

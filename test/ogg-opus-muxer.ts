@@ -113,3 +113,15 @@ t.test('the Transform gives the core\'s bytes', async (t) => {
   const viaCore = Buffer.concat([...items.flatMap((i) => core.push(i)), ...core.flush()])
   t.same(viaStage, viaCore)
 })
+
+t.test('deprecated 0.1 options: encoder (its head value only) and the flat head fields', async (t) => {
+  const items = [packet20(30), packet20(31)]
+  const bytes = async (options: ConstructorParameters<typeof OggOpusMuxer>[0]) => collectBytes(Readable.from(items).pipe(new OggOpusMuxer({ serial: 3, ...options })))
+  const head = { channels: 1, inputSampleRate: 24000, preSkip: 120 }
+  const want = await bytes({ head })
+  t.same(await bytes({ encoder: { head } }), want, '{ encoder } reads the head value, nothing else')
+  t.same(await bytes({ channels: 1, inputSampleRate: 24000, preSkip: 120 }), want, 'the flat fields make the same head')
+  t.same(await bytes({ encoder: { head: { ...head, channels: 2 } }, channels: 1 }), want, 'a flat field overrides the encoder\'s')
+  t.same(new OggOpusMuxer({ channels: 1 }).head, { channels: 1, inputSampleRate: 48000, preSkip: 312 }, 'the other fields keep their defaults')
+  t.throws(() => new OggOpusMuxer({ channels: 3 }), { code: 'ERR_INVALID_OPTION', option: 'head' })
+})

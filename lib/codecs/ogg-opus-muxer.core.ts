@@ -55,8 +55,8 @@ export interface OggOpusMuxerCore {
   flush(): Buffer[]
 }
 
-/** The default OpusHead: Discord's 48 kHz stereo and libopus's pre-skip. */
-const DEFAULT_HEAD: OpusHead = { channels: 2, inputSampleRate: 48000, preSkip: opusPreSkip('audio') }
+/** The default OpusHead: Discord's 48 kHz stereo and libopus's pre-skip. @internal */
+export const DEFAULT_OPUS_HEAD: Readonly<OpusHead> = { channels: 2, inputSampleRate: 48000, preSkip: opusPreSkip('audio') }
 /** Flags of an Ogg page header. */
 const BOS = 0x02
 const EOS = 0x04
@@ -85,7 +85,7 @@ export function oggCrc32(buf: Uint8Array): number {
  * @throws {@link InvalidOptionError} for a bad `head` or `maxPageMs`.
  */
 export function createOggOpusMuxer(options: OggOpusMuxerCoreOptions = {}): OggOpusMuxerCore {
-  const head: OpusHead = { ...(options.head ?? DEFAULT_HEAD) }
+  const head: OpusHead = { ...(options.head ?? DEFAULT_OPUS_HEAD) }
   assertOpusHead(head)
   const maxPageMs = options.maxPageMs ?? 20
   if (!(maxPageMs > 0)) throw new InvalidOptionError('maxPageMs', `must be a positive number of ms (got ${String(maxPageMs)})`)
