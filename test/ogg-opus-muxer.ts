@@ -55,14 +55,14 @@ t.test('the core: head from a value, one page per 20 ms packet, lacing, end gran
   const pages: Buffer[] = []
   for (const size of sizes) pages.push(...core.push(packet20(size)))
   t.equal(pages.length, 2 + 3, 'the two header pages, then each page once the next packet shows it is not the last')
-  t.same(core.push({ inputSamples: 2500 }), [], 'the stream end is a value, not a page')
+  t.same(core.push({ inputSamples: 3000 }), [], 'the stream end is a value, not a page')
   pages.push(...core.flush())
   const ogg = Buffer.concat(pages)
   const parsed = pagesOf(t, ogg)
   t.equal(parsed.length, 6)
   t.same(parsed.map((p) => p.serial), Array(6).fill(0x01020304), 'the serial number, on every page')
   t.same(parsed.slice(2).map((p) => p.segments), [[10], [255, 0], [255, 45], [40]], 'lacing: 255-byte segments, a 0 after an exact multiple')
-  t.same(parsed.slice(2).map((p) => Number(p.granule)), [960, 1920, 2880, 312 + 2500], 'granules: 48 kHz samples carried; the last one is pre-skip + the true length')
+  t.same(parsed.slice(2).map((p) => Number(p.granule)), [960, 1920, 2880, 312 + 3000], 'granules: 48 kHz samples carried; the last one is pre-skip + the true length')
   t.same(parsed.map((p) => p.flags), [0x02, 0, 0, 0, 0, 0x04])
   const file = demuxOggOpus(ogg)
   t.same([file.channels, file.inputSampleRate, file.preSkip], [1, 16000, 312], 'OpusHead says what the head value says')
@@ -76,6 +76,9 @@ t.test('without a stream end the file ends where the packets do; the end granule
   const tooLong = createOggOpusMuxer()
   const capped = [...tooLong.push(packet20(20)), ...tooLong.push({ inputSamples: 5000 }), ...tooLong.flush()]
   t.equal(Number(pagesOf(t, Buffer.concat(capped)).at(-1)!.granule), 960, 'capped at what the packets carry')
+  const tooShort = createOggOpusMuxer()
+  const trimmed = [...tooShort.push(packet20(20)), ...tooShort.push(packet20(20)), ...tooShort.push(packet20(20)), ...tooShort.push({ inputSamples: 100 }), ...tooShort.flush()]
+  t.same(pagesOf(t, Buffer.concat(trimmed)).slice(2).map((p) => Number(p.granule)), [960, 1920, 1920], 'end trimming cuts into the last page only: never below the previous granule')
   const empty = createOggOpusMuxer({ head: { channels: 2, inputSampleRate: 48000, preSkip: 312 } }).flush()
   t.equal(empty.length, 3, 'no audio: the two header pages and an empty end-of-stream page')
   t.same(pagesOf(t, Buffer.concat(empty)).at(-1)!.segments, [])

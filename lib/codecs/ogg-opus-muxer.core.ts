@@ -11,7 +11,7 @@
  * - **End of stream**: the last page carries the EOS flag, so a page is held until the next
  *   packet (or the end) shows whether it is the last. Its granule is `pre-skip + the true input
  *   length` when an {@link OpusStreamEnd} said what that is (end trimming, RFC 7845 §4.4), else
- *   what the packets carry.
+ *   what the packets carry; it trims the last page only (never below the previous page's granule).
  * - **CRC-32**: polynomial 0x04C11DB7, initial 0, not reflected, no final xor (RFC 3533 §6).
  *
  * State: the page sequence number, the granule so far, and the packets of the page being filled
@@ -169,9 +169,10 @@ export function createOggOpusMuxer(options: OggOpusMuxerCoreOptions = {}): OggOp
       const out: Buffer[] = []
       headers(out)
       // The end granule is pre-skip + the true input length (RFC 7845 §4.4 end trimming), never
-      // more than the packets carry: the encoder flushed its lookahead so that both hold.
+      // more than the packets carry (the encoder flushed its lookahead so that both hold), and
+      // never less than the previous page's: end trimming cuts into the last page only.
       const total = granule + pendingSamples
-      const end = trueLength !== undefined ? Math.min(head.preSkip + trueLength, total) : total
+      const end = trueLength !== undefined ? Math.max(granule, Math.min(head.preSkip + trueLength, total)) : total
       if (pending.length) emitPending(out, EOS, end)
       else out.push(page([], end, EOS)) // no audio at all: an empty end-of-stream page
       return out
