@@ -120,7 +120,7 @@ function wavPayloadOffset(buf: Buffer, sampleRate: number, chunkIndex: number): 
   if (!info) throw new FrameError('ERR_FRAME_INVALID', chunkIndex, 'WAV header does not fit in one chunk message')
   if (info.sampleRate !== undefined && (info.channels !== 1 || info.bitsPerSample !== 16 || info.sampleRate !== sampleRate)) {
     throw new AudioFormatError(
-      `frame ${chunkIndex}: WAV header says ${info.sampleRate} Hz, ${info.channels} ch, ${info.bitsPerSample}-bit; expected ${sampleRate} Hz mono 16-bit`,
+      `chunk message ${chunkIndex}: WAV header says ${info.sampleRate} Hz, ${info.channels} ch, ${info.bitsPerSample}-bit; expected ${sampleRate} Hz mono 16-bit`,
     )
   }
   return info.dataOffset
