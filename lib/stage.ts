@@ -74,6 +74,7 @@ export abstract class CoreStage<In, Out, Core extends StageCore<In, Out> = Stage
       readableHighWaterMark: shape.readableHighWaterMark ?? hwm(shape.readable),
       writableHighWaterMark: shape.writableHighWaterMark ?? hwm(shape.writable),
       ...streamOptions,
+      objectMode: false, // Node ORs this into both sides: a caller's `objectMode` must not override the stage's
       readableObjectMode: shape.readable === 'objects',
       writableObjectMode: shape.writable === 'objects',
     })
