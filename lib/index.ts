@@ -117,13 +117,41 @@ export { createOggOpusMuxer, oggCrc32, type OggOpusMuxerCore, type OggOpusMuxerC
 export { FfmpegTranscoder, FfmpegError, type FfmpegTranscoderOptions, type FfmpegExit } from './codecs/ffmpeg-transcoder.js'
 export { ffmpegArgs, AUDIO_MEDIA_TYPES, type AudioMediaType, type FfmpegArgsOptions, type FfmpegOutput, type FfmpegContainerInput } from './codecs/ffmpeg-args.js'
 export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
-export { createDiscordStream, DISCORD_STREAM_TYPES, type DiscordMode, type DiscordStream, type DiscordStreamOptions, type DiscordStreamTypes } from './sinks/discord.js'
-export { sendAudio, type HttpAudioFormat, type SendAudioOptions } from './sinks/http.js'
+export {
+  createDiscordStream,
+  DISCORD_STREAM_TYPES,
+  type DiscordMode,
+  type DiscordStream,
+  type DiscordStreamMetrics,
+  type DiscordStreamOptions,
+  type DiscordStreamTypes,
+} from './sinks/discord.js'
+export {
+  createPlayout,
+  type Playout,
+  type PlayoutAudio,
+  type PlayoutEnd,
+  type PlayoutMetrics,
+  type PlayoutOptions,
+  type PlayoutRead,
+  type PlayoutSilence,
+  type PlayoutWait,
+} from './sinks/playout.core.js'
+export {
+  sendAudio,
+  audioErrorResponse,
+  type HttpAudioFormat,
+  type HttpErrorBody,
+  type HttpErrorResponse,
+  type SendAudioErrorInfo,
+  type SendAudioOptions,
+} from './sinks/http.js'
 export {
   WrtcAudioSink,
   LiveKitAudioSink,
   type WrtcAudioSinkOptions,
   type LiveKitAudioSinkOptions,
+  type LiveKitSinkMetrics,
   type RtcAudioSourceLike,
   type LiveKitAudioSourceLike,
 } from './sinks/rtc.js'
