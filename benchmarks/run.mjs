@@ -215,6 +215,7 @@ if (results.sinks && !quick && existsSync(baselineFile)) {
   md.push('### Before and after the player became the clock', '')
   md.push(`\`LS_BASELINE=<dist of v0.1.0> node benchmarks/sinks.mjs\` runs the previous build (a timer-driven \`Pacer\` in front of the player) beside the current one, interleaved play by play, so both see the same load. Run on ${b.machine.date.slice(0, 10)}, ${b.playsPerSinkPerLoad} plays per sink and load; raw data: \`benchmarks/results/sinks-baseline.json\`.`, '')
   md.push(...sinkTables(b, () => true), '')
+}
 const st = results['streaming-text']
 if (st) {
   const r = (x) => `${x.median.toFixed(1)} (${x.min.toFixed(1)}–${x.max.toFixed(1)})`
