@@ -10,10 +10,10 @@ import {
   AudioChunkDecoder,
   ChannelMixer,
   createChannelMixer,
-  createFrameDecoder,
-  createFramer,
-  createResamplerCore,
-  createSseDecoder,
+  createAudioChunkDecoder,
+  createPcmFramer,
+  createResampler,
+  createSseParser,
   instrument,
   PcmFramer,
   Resampler,
@@ -55,11 +55,11 @@ async function viaStreams(wrap) {
 }
 
 function viaCalls() {
-  const sseCore = createSseDecoder()
-  const dec = createFrameDecoder({ sampleRate: 24000 })
-  const rs = createResamplerCore({ from: 24000, to: 48000 })
+  const sseCore = createSseParser()
+  const dec = createAudioChunkDecoder({ sampleRate: 24000 })
+  const rs = createResampler({ from: 24000, to: 48000 })
   const mix = createChannelMixer({ from: 1, to: 2 })
-  const framer = createFramer({ format: format48, frameMs: 20 })
+  const framer = createPcmFramer({ format: format48, frameMs: 20 })
   let n = 0
   const onPcm = (b) => {
     const up = rs.push(b)

@@ -10,7 +10,7 @@
 // and L/R difference. CPU per audio second of each encode path, median of interleaved repetitions.
 import { Decoder } from '@evan/opus'
 import OpusScript from 'opusscript'
-import { createResamplerCore, HalfbandUpsampler, OpusEncoder } from '../dist/esm/index.js'
+import { createResampler, HalfbandUpsampler, OpusEncoder } from '../dist/esm/index.js'
 import { createEspeakEngine } from '../dist/esm/emulator/index.js'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -62,7 +62,7 @@ function decode(pkts, which) {
 
 // The reference: the source at 48 kHz by the best resampler.
 const ref = (() => {
-  const rs = createResamplerCore({ from: 24000, to: 48000, quality: 'best' })
+  const rs = createResampler({ from: 24000, to: 48000, quality: 'best' })
   const b = Buffer.concat([rs.push(source), rs.flush()])
   const x = new Float64Array(b.length / 2)
   for (let i = 0; i < x.length; i++) x[i] = b.readInt16LE(i * 2) / 32768

@@ -2,7 +2,7 @@
 // PcmFramer (4 300-byte network-sized chunks → 20 ms frames), G711Decoder (8 kHz μ-law) and
 // WavEncoder, each against the obvious hand-written peer and memcpy of the same bytes (the
 // limit), in the same run. The framer's peer is prism-media's pattern: Buffer.concat per chunk.
-import { createChannelMixer, createFramer, decodeG711, encodeG711, WavEncoder } from '../dist/esm/index.js'
+import { createChannelMixer, createPcmFramer, decodeG711, encodeG711, WavEncoder } from '../dist/esm/index.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
 
 const SECONDS = QUICK ? 2 : 10
@@ -50,7 +50,7 @@ const same = (a) => (b) => {
   const pieces = chunks(input, 4300)
   const format = { sampleRate: 48000, channels: 2, encoding: 's16le' }
   const ours = () => {
-    const f = createFramer({ format, frameMs: 20 })
+    const f = createPcmFramer({ format, frameMs: 20 })
     const out = []
     for (const p of pieces) out.push(...f.push(p))
     out.push(...f.flush())

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import SpeexResampler from '@echogarden/speex-resampler-wasm/simd'
-import { createResamplerCore } from '../dist/esm/index.js'
+import { createResampler } from '../dist/esm/index.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
 
 const require = createRequire(import.meta.url)
@@ -29,7 +29,7 @@ function ours(quality) {
   return {
     name: `lightning-stream ${quality}`,
     run() {
-      const r = createResamplerCore({ from: FROM, to: TO, quality })
+      const r = createResampler({ from: FROM, to: TO, quality })
       let frames = 0
       for (const p of pieces) frames += r.push(p).length / 2
       return frames + r.flush().length / 2

@@ -5,7 +5,7 @@
 // Scenarios are named by network chunk size. Every variant's PCM is checked byte for byte.
 import { StringDecoder } from 'node:string_decoder'
 import { createParser } from 'eventsource-parser'
-import { createFrameDecoder, createSseDecoder } from '../dist/esm/index.js'
+import { createAudioChunkDecoder, createSseParser } from '../dist/esm/index.js'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../dist/esm/emulator/index.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
 
@@ -20,8 +20,8 @@ function fixture(seconds) {
 }
 
 function ours(pieces) {
-  const sse = createSseDecoder()
-  const dec = createFrameDecoder({ sampleRate: 24000 })
+  const sse = createSseParser()
+  const dec = createAudioChunkDecoder({ sampleRate: 24000 })
   const out = []
   for (const p of pieces) for (const ev of sse.push(p)) {
     const b = dec.push(ev)

@@ -61,15 +61,15 @@ export {
   type CheckOptions,
 } from './client/request.js'
 export { SseParser, type SseParserOptions } from './sse/sse-parser.js'
-export { createSseDecoder, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseDecoder, type SseDecoderOptions } from './sse/core.js'
+export { createSseParser, DEFAULT_MAX_EVENT_SIZE, type SseEvent, type SseParserCore, type SseParserCoreOptions } from './sse/sse-parser.core.js'
 export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
-export { createFrameDecoder, decodeBase64Strict, type FrameDecoder, type FrameDecoderOptions } from './audio/frames.js'
-export { createSsePcmDecoder, type SsePcmDecoder, type SsePcmDecoderOptions } from './audio/sse-pcm.core.js'
-export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerOptions } from './audio/halfband.core.js'
+export { createAudioChunkDecoder, decodeBase64Strict, type AudioChunkDecoderCore, type AudioChunkDecoderCoreOptions, type ChunkOutputFormat } from './audio/audio-chunk-decoder.core.js'
+export { createSsePcmDecoder, type SsePcmDecoderCore, type SsePcmDecoderCoreOptions } from './audio/sse-pcm.core.js'
+export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerCoreOptions } from './audio/halfband-upsampler.core.js'
 export {
   assertPcmFormat,
   assertLittleEndianHost,
-  bytesPerFrame,
+  bytesPerSampleFrame,
   bytesPerSample,
   describeFormat,
   durationMs,
@@ -84,48 +84,26 @@ export {
 } from './audio/format.js'
 export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'
 export { WavEncoder, writeWavFile, type WavEncoderOptions, type WavFileResult, type WriteWavFileOptions } from './audio/wav-encoder.js'
-export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 } from './audio/g711.js'
-export { Resampler, type ResamplerStreamOptions } from './audio/resampler.js'
-export {
-  createResamplerCore,
-  designFilterBank,
-  RESAMPLER_DESIGNS,
-  RESAMPLER_INTEGER_UP_DESIGNS,
-  type FilterBank,
-  type ResamplerDesign,
-  type ResamplerCore,
-  type ResamplerOptions,
-  type ResamplerQuality,
-  type ResolvedResamplerOptions,
-} from './audio/resample-core.js'
-export {
-  ChannelMixer,
-  PcmFramer,
-  G711Decoder,
-  HalfbandUpsampler,
-  type HalfbandUpsamplerStreamOptions,
-  type ChannelMixerStreamOptions,
-  type PcmFramerOptions,
-  type G711DecoderOptions,
-  type StageStreamOptions,
-} from './audio/pcm-stages.js'
-export {
-  createChannelMixer,
-  createFramer,
-  decodeG711,
-  defaultMixMatrix,
-  frameBytesOf,
-  UnitCarry,
-  type ChannelMixerOptions,
-  type ChannelMixerCore,
-  type FramerCore,
-  type FramerOptions,
-  int16View,
-  float32View,
-} from './audio/pcm-ops.js'
+export { createWavEncoder, type WavEncoderCore, type WavEncoderCoreOptions } from './audio/wav-encoder.core.js'
+export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711, decodeG711, type G711Law } from './audio/g711.js'
+export { Resampler, type ResamplerOptions } from './audio/resampler.js'
+export { createResampler, type ResamplerCore, type ResamplerCoreOptions, type ResolvedResamplerOptions } from './audio/resampler.core.js'
+export { designFilterBank, RESAMPLER_DESIGNS, RESAMPLER_INTEGER_UP_DESIGNS, type FilterBank, type ResamplerDesign, type ResamplerQuality } from './audio/resampler-filter.js'
+export { ChannelMixer, type ChannelMixerOptions } from './audio/channel-mixer.js'
+export { createChannelMixer, defaultMixMatrix, type ChannelMixerCore, type ChannelMixerCoreOptions } from './audio/channel-mixer.core.js'
+export { PcmFramer, type PcmFramerOptions } from './audio/pcm-framer.js'
+export { createPcmFramer, frameBytesOf, type PcmFramerCore, type PcmFramerCoreOptions } from './audio/pcm-framer.core.js'
+export { G711Decoder, type G711DecoderOptions } from './audio/g711-decoder.js'
+export { createG711Decoder, type G711DecoderCore, type G711DecoderCoreOptions } from './audio/g711-decoder.core.js'
+export { HalfbandUpsampler, type HalfbandUpsamplerOptions } from './audio/halfband-upsampler.js'
+export { UnitCarry, int16View, float32View } from './audio/pcm-buffers.js'
+export type { StageStreamOptions } from './stage.js'
 export { convertPcm, type ConvertStages } from './audio/convert.js'
 export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
 export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
+export { createOpusEncoder, type OpusEncoderCore, type OpusEncoderCoreOptions } from './codecs/opus-encoder.core.js'
+export { createOggOpusChain, type OggOpusChainOptions } from './codecs/ogg-opus-chain.js'
+export { opusPacketSamples, type OpusHead, type OpusStreamEnd } from './codecs/opus-packet.js'
 export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type OpusPoolQueue, type OpusPoolStats, type PooledOpusEngine } from './codecs/opus-pool.js'
 export {
   createOpusEngine,
@@ -137,8 +115,10 @@ export {
   type OpusEngineName,
   type OpusEngineSettings,
 } from './codecs/opus-engines.js'
-export { OggOpusMuxer, oggCrc32, opusPacketSamples, type OggOpusMuxerOptions } from './codecs/ogg-opus.js'
-export { FfmpegTranscoder, FfmpegError, ffmpegArgs, FFMPEG_CONTENT_TYPES, type FfmpegOutput, type FfmpegTranscoderOptions, type FfmpegExit, type FfmpegContainerInput } from './codecs/ffmpeg.js'
+export { OggOpusMuxer, type OggOpusMuxerOptions } from './codecs/ogg-opus-muxer.js'
+export { createOggOpusMuxer, oggCrc32, type OggOpusMuxerCore, type OggOpusMuxerCoreOptions } from './codecs/ogg-opus-muxer.core.js'
+export { FfmpegTranscoder, FfmpegError, type FfmpegTranscoderOptions, type FfmpegExit } from './codecs/ffmpeg-transcoder.js'
+export { ffmpegArgs, AUDIO_MEDIA_TYPES, type AudioMediaType, type FfmpegArgsOptions, type FfmpegOutput, type FfmpegContainerInput } from './codecs/ffmpeg-args.js'
 export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
 export {
   createDiscordStream,

@@ -1,6 +1,8 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { createResamplerCore, designFilterBank, Resampler, type ResamplerQuality } from '../lib/index.js'
+import { createResampler } from '../lib/audio/resampler.core.js'
+import { designFilterBank, type ResamplerQuality } from '../lib/audio/resampler-filter.js'
+import { Resampler } from '../lib/audio/resampler.js'
 import { decode, encode, powerDb, sine, sineFit } from './fixtures/signal.js'
 import { runStage, splitAt } from './fixtures/helpers.js'
 
@@ -9,7 +11,7 @@ type Enc = 's16le' | 'f32le'
 
 /** Resamples a whole buffer in one push. */
 function oneShot(from: number, to: number, input: Buffer, encoding: Enc, quality: ResamplerQuality = 'balanced', channels = 1): Buffer {
-  const r = createResamplerCore({ from, to, encoding, quality, channels })
+  const r = createResampler({ from, to, encoding, quality, channels })
   return Buffer.concat([r.push(input), r.flush()])
 }
 
@@ -105,14 +107,14 @@ t.test('property: any chunking gives byte-identical output (mono/stereo, s16/f32
     const whole = oneShot(c.from, c.to, input, c.encoding, 'balanced', c.channels)
     fc.assert(
       fc.property(fc.array(fc.nat(input.length), { maxLength: 25 }), (cuts) => {
-        const r = createResamplerCore({ ...c })
+        const r = createResampler({ ...c })
         const out = splitAt(input, cuts).map((p) => r.push(p))
         out.push(r.flush())
         return Buffer.concat(out).equals(whole)
       }),
       { numRuns: 60, seed: 11 },
     )
-    const oneByte = createResamplerCore({ ...c })
+    const oneByte = createResampler({ ...c })
     const bytes: Buffer[] = []
     for (let i = 0; i < input.length; i++) bytes.push(oneByte.push(input.subarray(i, i + 1)))
     bytes.push(oneByte.flush())
@@ -145,12 +147,12 @@ t.test('s16 output is rounded and clipped, never wrapped', async (t) => {
 t.test('equal rates pass bytes through; bad input and options are coded errors', async (t) => {
   const input = encode(sine(16000, 300, 0.01), 's16le')
   t.same(oneShot(16000, 16000, input, 's16le'), input)
-  const r = createResamplerCore({ from: 24000, to: 48000 })
+  const r = createResampler({ from: 24000, to: 48000 })
   r.push(Buffer.alloc(3))
   t.throws(() => r.flush(), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => createResamplerCore({ from: 0, to: 48000 }), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => createResamplerCore({ from: 24000, to: 48000.5 }), { code: 'ERR_AUDIO_FORMAT' })
-  t.throws(() => createResamplerCore({ from: 24000, to: 48000, quality: 'ultra' as ResamplerQuality }), { code: 'ERR_INVALID_OPTION', option: 'quality' })
+  t.throws(() => createResampler({ from: 0, to: 48000 }), { code: 'ERR_AUDIO_FORMAT' })
+  t.throws(() => createResampler({ from: 24000, to: 48000.5 }), { code: 'ERR_AUDIO_FORMAT' })
+  t.throws(() => createResampler({ from: 24000, to: 48000, quality: 'ultra' as ResamplerQuality }), { code: 'ERR_INVALID_OPTION', option: 'quality' })
   t.throws(() => new Resampler({ from: 24000, to: 48000, channels: 0 }), { code: 'ERR_AUDIO_FORMAT' })
   t.equal(designFilterBank(24000, 48000, 'balanced').L, 2)
   t.equal(designFilterBank(44100, 48000, 'balanced').L, 160)

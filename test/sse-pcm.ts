@@ -1,18 +1,15 @@
 // The fused SSE → PCM core (lib/audio/sse-pcm.core.ts): its fast path must give exactly what the
-// general path (SseDecoder then FrameDecoder, what SseParser and AudioChunkDecoder run) gives, for
+// general path (the SseParser then the AudioChunkDecoder core, what those stages run) gives, for
 // every input and every chunking: the same audio after every chunk, the same error (class, code,
 // message, frame index, delivered), the same `delivered`.
 import t from 'tap'
 import fc from 'fast-check'
 import { inspect, isDeepStrictEqual } from 'node:util'
-import {
-  createFrameDecoder,
-  createSseDecoder,
-  createSsePcmDecoder,
-  LightningStreamError,
-  wavHeader,
-  type OutputFormat,
-} from '../lib/index.js'
+import { LightningStreamError, type OutputFormat } from '../lib/index.js'
+import { createSseParser } from '../lib/sse/sse-parser.core.js'
+import { createAudioChunkDecoder } from '../lib/audio/audio-chunk-decoder.core.js'
+import { createSsePcmDecoder } from '../lib/audio/sse-pcm.core.js'
+import { wavHeader } from '../lib/audio/wav-header.js'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../lib/emulator/index.js'
 import { chunkSizes, splitAt, splitEvery } from './fixtures/helpers.js'
 
@@ -35,10 +32,10 @@ const describeError = (err: unknown): NonNullable<Outcome['error']> => {
   return { name: e.name, code: e.code, message: e.message, frameIndex: e.frameIndex, delivered: e.delivered }
 }
 
-/** The general path as the Transforms run it: SseDecoder, then FrameDecoder, event by event. */
+/** The general path as the Transforms run it: the SseParser core, then the AudioChunkDecoder core, event by event. */
 function viaGeneral(chunks: Buffer[], opts: Opts = {}): Outcome {
-  const sse = createSseDecoder(opts)
-  const frames = createFrameDecoder({ ...opts, sampleRate: 24000 })
+  const sse = createSseParser(opts)
+  const frames = createAudioChunkDecoder({ ...opts, sampleRate: 24000 })
   const out: Buffer[] = []
   const progress: number[] = []
   let n = 0
@@ -89,10 +86,10 @@ function viaFused(chunks: Buffer[], opts: Opts = {}, fastPath = true): Outcome &
     take(core.flush())
     if (core.failure) throw core.failure
     progress.push(n)
-    return { progress, audio: Buffer.concat(out), delivered: core.delivered(), fastFrames: core.fastFrames, pieces }
+    return { progress, audio: Buffer.concat(out), delivered: core.delivered(), fastFrames: core.fastEvents, pieces }
   } catch (err) {
     progress.push(n)
-    return { progress, audio: Buffer.concat(out), error: describeError(err), delivered: core.delivered(), fastFrames: core.fastFrames, pieces }
+    return { progress, audio: Buffer.concat(out), error: describeError(err), delivered: core.delivered(), fastFrames: core.fastEvents, pieces }
   }
 }
 

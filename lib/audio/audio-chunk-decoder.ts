@@ -1,32 +1,34 @@
-import { Transform, type TransformCallback, type TransformOptions } from 'node:stream'
-import { LightningStreamError } from '../errors.js'
-import type { SseEvent } from '../sse/core.js'
+import { CoreStage, type StageStreamOptions } from '../stage.js'
+import type { AudioDelivered } from '../errors.js'
+import type { SseEvent } from '../sse/sse-parser.core.js'
 import type { AudioFormat } from './format.js'
-import { createFrameDecoder, type FrameDecoder, type FrameDecoderOptions } from './frames.js'
+import { createAudioChunkDecoder, type AudioChunkDecoderCore, type AudioChunkDecoderCoreOptions } from './audio-chunk-decoder.core.js'
 import type { TtsTimeline } from '../metrics/metrics.js'
 
 /** Options of {@link AudioChunkDecoder}. */
-export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
+export interface AudioChunkDecoderOptions extends AudioChunkDecoderCoreOptions {
   /** Records `firstAudioEvent` and `firstPcmByte` on this timeline. */
   timeline?: TtsTimeline | undefined
-  /** Options for the underlying Transform (object-mode writable side is forced). */
-  streamOptions?: Omit<TransformOptions, 'readableObjectMode' | 'writableObjectMode' | 'objectMode' | 'transform' | 'flush'> | undefined
+  /** Options for the underlying Transform (the object-mode writable side is forced). */
+  streamOptions?: StageStreamOptions | undefined
 }
 
 /**
- * Transform: {@link SseEvent} objects in, audio bytes out (s16le mono PCM for `pcm` and `wav`;
- * G.711 or MP3 bytes for `ulaw`, `alaw`, `mp3`, as {@link AudioChunkDecoder.format} says).
+ * Transform: {@link SseEvent} objects in (Lightning's chunk messages), audio bytes out (s16le
+ * mono PCM for `pcm` and `wav`; G.711 or MP3 bytes for `ulaw`, `alaw`, `mp3`, as
+ * {@link AudioChunkDecoder.format} says). The shell of {@link createAudioChunkDecoder}.
  *
- * - Dispatches on the frame's JSON, not on the event name; ends at `done === true`. Events after
- *   the terminator are ignored (bytes that break the SSE layer, such as an event over
+ * - Dispatches on the message's JSON, not on the event name; ends at `done === true`. Events
+ *   after the terminator are ignored (bytes that break the SSE layer, such as an event over
  *   `maxEventSize`, still fail the stream).
- * - PCM output is sample-aligned: an odd trailing byte is carried into the next frame.
- * - For `wav`, a RIFF header at the start of a frame is checked and stripped.
- * - Errors are coded: `ERR_FRAME_INVALID_JSON`, `ERR_FRAME_INVALID_BASE64`, `ERR_FRAME_INVALID`,
+ * - PCM output is sample-aligned: an odd trailing byte is carried into the next chunk.
+ * - For `wav`, a RIFF header at the start of a chunk is checked and stripped.
+ * - Its own errors are coded and say how much audio it delivered (`delivered`):
+ *   `ERR_FRAME_INVALID_JSON`, `ERR_FRAME_INVALID_BASE64`, `ERR_FRAME_INVALID`,
  *   `ERR_SERVER_ERROR_FRAME`, and `ERR_STREAM_TRUNCATED` when input ends before the terminator.
- *   Every error that passes through this stage carries `delivered` (frames, bytes, ms).
+ *   An error from upstream passes through untouched: each stage reports its own failures.
  *
- * Emits `'done'` when the terminator frame arrives.
+ * Emits `'done'` when the terminator arrives.
  *
  * @example
  * ```ts
@@ -34,64 +36,42 @@ export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
  *   createWriteStream('out.pcm'))
  * ```
  */
-export class AudioChunkDecoder extends Transform {
-  readonly #core: FrameDecoder
+export class AudioChunkDecoder extends CoreStage<SseEvent, Buffer | null, AudioChunkDecoderCore> {
   readonly #timeline: TtsTimeline | undefined
+  #doneEmitted = false
 
   constructor(options: AudioChunkDecoderOptions = {}) {
-    super({ writableHighWaterMark: 8, readableHighWaterMark: 16 * 1024, ...options.streamOptions, writableObjectMode: true, readableObjectMode: false })
-    this.#core = createFrameDecoder(options)
+    super(createAudioChunkDecoder(options), { writable: 'objects', readable: 'bytes', writableHighWaterMark: 8 }, options.streamOptions)
     this.#timeline = options.timeline
   }
 
   /** The format of the bytes this stage emits. */
   get format(): AudioFormat {
-    return this.#core.format
+    return this.core.format
   }
 
-  /** True once the terminator frame was seen. */
+  /** True once the terminator was seen. */
   get done(): boolean {
-    return this.#core.done
+    return this.core.done
   }
 
-  /** Audio frames and bytes emitted so far. */
-  get delivered() {
-    return this.#core.delivered()
+  /** Audio delivered so far: chunk messages with audio, bytes, milliseconds. */
+  get delivered(): AudioDelivered {
+    return this.core.delivered()
   }
 
   /** @internal */
-  override _transform(event: SseEvent, _enc: BufferEncoding, callback: TransformCallback): void {
-    try {
-      const wasDone = this.#core.done
-      const out = this.#core.push(event)
-      if (out) {
-        if (this.#timeline) {
-          this.#timeline.mark('firstAudioEvent')
-          this.#timeline.mark('firstPcmByte')
-        }
-        this.push(out)
+  protected override deliver(out: Buffer | null, done: (err?: Error | null) => void): void {
+    if (out && this.#timeline) {
+      this.#timeline.mark('firstAudioEvent')
+      this.#timeline.mark('firstPcmByte')
+    }
+    super.deliver(out, (err) => {
+      if (!this.#doneEmitted && this.core.done) {
+        this.#doneEmitted = true
+        this.emit('done')
       }
-      if (!wasDone && this.#core.done) this.emit('done')
-      callback()
-    } catch (err) {
-      callback(err as Error)
-    }
-  }
-
-  /** @internal */
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#core.flush()
-      callback()
-    } catch (err) {
-      callback(err as Error)
-    }
-  }
-
-  /** @internal */
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // Errors from upstream (a dropped socket, an abort) learn how much audio got through.
-    if (error instanceof LightningStreamError && error.delivered === undefined) error.delivered = this.#core.delivered()
-    callback(error)
+      done(err)
+    })
   }
 }

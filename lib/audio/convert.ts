@@ -1,8 +1,8 @@
 import { PassThrough, type Transform } from 'node:stream'
 import { AudioFormatError } from '../errors.js'
 import { assertPcmFormat, describeFormat, type PcmFormat } from './format.js'
-import { ChannelMixer } from './pcm-stages.js'
-import type { ResamplerQuality } from './resample-core.js'
+import { ChannelMixer } from './channel-mixer.js'
+import type { ResamplerQuality } from './resampler-filter.js'
 import { Resampler } from './resampler.js'
 
 /**

@@ -88,14 +88,14 @@ export function bytesPerSample(encoding: PcmEncoding | CodedEncoding): number {
 }
 
 /** Bytes of one sample frame (one sample of every channel). */
-export function bytesPerFrame(format: AudioFormat): number {
+export function bytesPerSampleFrame(format: AudioFormat): number {
   return bytesPerSample(format.encoding) * format.channels
 }
 
 /** Milliseconds of audio held by `bytes` bytes of `format` (undefined for mp3). */
 export function durationMs(format: AudioFormat, bytes: number): number | undefined {
   if (format.encoding === 'mp3') return undefined
-  return (bytes / bytesPerFrame(format) / format.sampleRate) * 1000
+  return (bytes / bytesPerSampleFrame(format) / format.sampleRate) * 1000
 }
 
 /** True when `format` is uncompressed PCM. */

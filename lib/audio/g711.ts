@@ -1,8 +1,14 @@
 /**
  * ITU-T G.711 μ-law and A-law, as in the reference `g711.c` (and ffmpeg's `pcm_mulaw`/`pcm_alaw`):
- * 256-entry decode tables and the matching encoders.
+ * 256-entry decode tables, the matching encoders, and whole-buffer decoding (stateless: one byte is
+ * one sample, so nothing is carried between chunks). The {@link G711Decoder} stage and the fused
+ * SSE → PCM core decode through {@link decodeG711}.
  * @module
  */
+import { assertLittleEndianHost } from './format.js'
+
+/** The two G.711 companding laws. */
+export type G711Law = 'ulaw' | 'alaw'
 
 const BIAS = 0x84
 const CLIP = 32635
@@ -27,6 +33,15 @@ function alawToLinear(a: number): number {
 export const ULAW_TO_LINEAR: Int16Array = Int16Array.from({ length: 256 }, (_, i) => ulawToLinear(i))
 /** A-law code → 16-bit linear sample, for all 256 codes. */
 export const ALAW_TO_LINEAR: Int16Array = Int16Array.from({ length: 256 }, (_, i) => alawToLinear(i))
+
+/** Decodes G.711 bytes to s16le through the ITU tables: an owned Buffer of twice the length. */
+export function decodeG711(bytes: Buffer, law: G711Law): Buffer {
+  assertLittleEndianHost()
+  const table = law === 'ulaw' ? ULAW_TO_LINEAR : ALAW_TO_LINEAR
+  const out = new Int16Array(bytes.length)
+  for (let i = 0; i < bytes.length; i++) out[i] = table[bytes[i] as number] as number
+  return Buffer.from(out.buffer)
+}
 
 /** Encodes one 16-bit sample to μ-law. */
 export function linearToUlaw(sample: number): number {
@@ -61,7 +76,7 @@ export function linearToAlaw(sample: number): number {
 }
 
 /** Encodes s16le PCM to G.711 bytes. */
-export function encodeG711(pcm: Buffer, law: 'ulaw' | 'alaw'): Buffer {
+export function encodeG711(pcm: Buffer, law: G711Law): Buffer {
   const n = pcm.length >> 1
   const out = Buffer.allocUnsafe(n)
   const enc = law === 'ulaw' ? linearToUlaw : linearToAlaw

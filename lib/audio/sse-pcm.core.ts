@@ -5,48 +5,54 @@
  *
  * Two paths, one result:
  *
- * - **Fast path**, for the exact documented chunk frame (`reference/lightning-api.md` §4):
+ * - **Fast path**, for the exact documented chunk message (`reference/lightning-api.md` §4):
  *   `event: audio\ndata: {"audio":"<base64>","done":false,"status":"206"}\n\n`. It matches the
- *   frame's bytes in one pass and decodes the base64 straight from the slice into the chunk's
+ *   event's bytes in one pass and decodes the base64 straight from the slice into the chunk's
  *   output buffer: no text decoding, no event object, no `JSON.parse`, one allocation per chunk.
  * - **General path**, for everything else: comments, `id:` and `retry:` fields, multi-line `data:`,
- *   other keys or key orders, error frames, the terminator, CR and CRLF line endings, a BOM, a
- *   frame over the size bound, and base64 that fails the strict check.
+ *   other keys or key orders, error messages, the terminator, CR and CRLF line endings, a BOM, an
+ *   event over the size bound, and base64 that fails the strict check.
  *   It is the strict decoder that {@link SseParser} and {@link AudioChunkDecoder} run
- *   ({@link createSseDecoder} then {@link createFrameDecoder}), fed the same bytes in the same
- *   pieces they would have received, and it keeps the frame index, `delivered` and the carried odd
+ *   ({@link createSseParser} then {@link createAudioChunkDecoder}), fed the same bytes in the same
+ *   pieces they would have received, and it keeps the chunk index, `delivered` and the carried odd
  *   byte for both paths. So output, error codes, messages and `delivered` are those of the
  *   general path for every input and every chunking (`test/sse-pcm.ts` checks this with random
  *   inputs and random splits).
  *
  * The fast path only starts at an event boundary where the general parser holds nothing: after a
  * `\n\n` (a line ending followed by an empty line leaves no partial line, no data and no event
- * type behind). The bytes of a frame cut by a chunk boundary are copied (a view would keep a
+ * type behind). The bytes of an event cut by a chunk boundary are copied (a view would keep a
  * 64 KiB socket buffer alive), bounded by `maxEventSize`, into one buffer that is reused.
  *
- * Errors: when a chunk holds audio and then a bad frame, {@link SsePcmDecoder.push} returns the
- * audio and sets {@link SsePcmDecoder.failure}; the next `push` or `flush` throws it. When no
+ * Errors: when a chunk holds audio and then a bad event, {@link SsePcmDecoderCore.push} returns the
+ * audio and sets {@link SsePcmDecoderCore.failure}; the next `push` or `flush` throws it. When no
  * audio precedes it, `push` throws at once.
  *
  * @module
  */
 import type { AudioDelivered, LightningStreamError } from '../errors.js'
-import { createSseDecoder, type SseDecoder, type SseDecoderOptions, DEFAULT_MAX_EVENT_SIZE } from '../sse/core.js'
+import { createSseParser, type SseParserCore, type SseParserCoreOptions, DEFAULT_MAX_EVENT_SIZE } from '../sse/sse-parser.core.js'
 import type { AudioFormat } from './format.js'
-import { decodeG711 } from './pcm-ops.js'
-import { createFrameDecoderWithHooks, strictBase64Size, type FrameDecoder, type FrameDecoderHooks, type FrameDecoderOptions } from './frames.js'
+import { decodeG711 } from './g711.js'
+import {
+  createAudioChunkDecoderWithHooks,
+  strictBase64Size,
+  type AudioChunkDecoderCore,
+  type AudioChunkDecoderHooks,
+  type AudioChunkDecoderCoreOptions,
+} from './audio-chunk-decoder.core.js'
 
 /** Options of {@link createSsePcmDecoder}. */
-export interface SsePcmDecoderOptions extends SseDecoderOptions, Omit<FrameDecoderOptions, 'endedBy'> {
+export interface SsePcmDecoderCoreOptions extends SseParserCoreOptions, AudioChunkDecoderCoreOptions {
   /**
    * For `ulaw` and `alaw`: expand the G.711 bytes to s16le PCM (ITU tables, as
-   * {@link G711Decoder} does), so {@link SsePcmDecoder.format} is s16le. `delivered` still counts
+   * {@link G711Decoder} does), so {@link SsePcmDecoderCore.format} is s16le. `delivered` still counts
    * the bytes before expansion.
    * @defaultValue `false`
    */
   g711ToPcm?: boolean | undefined
   /**
-   * Decode the documented frame shape in one pass. `false` sends every byte through the general
+   * Decode the documented event shape in one pass. `false` sends every byte through the general
    * path (for tests and benchmarks: the output is the same).
    * @defaultValue `true`
    */
@@ -54,7 +60,7 @@ export interface SsePcmDecoderOptions extends SseDecoderOptions, Omit<FrameDecod
 }
 
 /** The pure decoder returned by {@link createSsePcmDecoder}. */
-export interface SsePcmDecoder {
+export interface SsePcmDecoderCore {
   /** The format of the bytes this decoder emits (s16le mono for `pcm` and `wav`, and with `g711ToPcm`). */
   readonly format: AudioFormat
   /** True once the `done: true` terminator was seen. */
@@ -63,8 +69,8 @@ export interface SsePcmDecoder {
   readonly failure: LightningStreamError | undefined
   /** Audio delivered so far. */
   delivered(): AudioDelivered
-  /** Chunk frames decoded by the fast path so far (the rest took the general path). */
-  readonly fastFrames: number
+  /** Chunk messages (SSE events) decoded by the fast path so far (the rest took the general path). */
+  readonly fastEvents: number
   /**
    * Feeds one network chunk; returns the audio it completes as one Buffer, or null.
    * @throws a coded {@link LightningStreamError} (see the module notes)
@@ -84,13 +90,13 @@ const EQ = 0x3d
 const DASH = 0x2d
 const UNDERSCORE = 0x5f
 const LFLF = Buffer.from('\n\n', 'latin1')
-/** Everything of a chunk frame before its base64. */
+/** Everything of a chunk message before its base64. */
 const HEAD = Buffer.from('event: audio\ndata: {"audio":"', 'latin1')
-/** Everything of a chunk frame after its base64, through the blank line. */
+/** Everything of a chunk message after its base64, through the blank line. */
 const TAIL = Buffer.from('","done":false,"status":"206"}\n\n', 'latin1')
-/** Room kept for a frame cut by a chunk boundary (a 20 ms frame at 48 kHz is ~2.6 KB). */
+/** Room kept for an event cut by a chunk boundary (the chunk message of 20 ms at 48 kHz is ~2.6 KB). */
 const HELD_KEEP = 8 * 1024
-/** decodeRun's answer when the frame that failed is the held one (not in the current chunk). */
+/** decodeRun's answer when the event that failed is the held one (not in the current chunk). */
 const HELD_FAILED = -2
 
 /** `buf.toString('latin1', start, end)`, without its argument handling where Node has the method. */
@@ -106,10 +112,10 @@ function holds(buf: Buffer, at: number, pattern: Buffer): boolean {
 }
 
 /** Creates the fused SSE → PCM decoder. */
-export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmDecoder {
+export function createSsePcmDecoder(options: SsePcmDecoderCoreOptions = {}): SsePcmDecoderCore {
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
-  const sse: SseDecoder = createSseDecoder(options) // validates maxEventSize
-  const { decoder: frames, hooks }: { decoder: FrameDecoder; hooks: FrameDecoderHooks } = createFrameDecoderWithHooks(options)
+  const sse: SseParserCore = createSseParser(options) // validates maxEventSize
+  const { decoder: messages, hooks }: { decoder: AudioChunkDecoderCore; hooks: AudioChunkDecoderHooks } = createAudioChunkDecoderWithHooks(options)
   const fastEnabled = options.fastPath !== false
   const wav = options.outputFormat === 'wav'
 
@@ -117,22 +123,22 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
   // bytes may take the fast path.
   let atBoundary = true
   // The general path strips a BOM (and eventsource-parser a Latin-1 one) only from its first
-  // input. When frames before it took the fast path, it is first fed a blank line (a no-op at a
+  // input. When events before it took the fast path, it is first fed a blank line (a no-op at a
   // boundary), so that bytes it sees later are not taken for the start of the stream.
   let generalStarted = false
   let fastConsumed = false
   // Whether the last byte fed to the general path was LF (a `\n\n` split across chunks).
   let lastWasLF = false
-  // A fast-path frame cut by a chunk boundary: a copy of its bytes (a view would pin the socket's
+  // A fast-path event cut by a chunk boundary: a copy of its bytes (a view would pin the socket's
   // buffer), and where each network piece of it ended, to replay them as they arrived.
   let held = Buffer.allocUnsafe(0)
   let heldBytes = 0
   const heldEnds: number[] = []
-  // The held frame, once complete, is the first of the run; where the chunk continues after it.
+  // The held event, once complete, is the first of the run; where the chunk continues after it.
   let heldInRun = false
   let heldResume = 0
   let failure: LightningStreamError | undefined
-  let fastFrames = 0
+  let fastEvents = 0
 
   // Output of the current call: fast-path runs and general-path buffers, joined at the end.
   let parts: Buffer[] = []
@@ -150,7 +156,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
     return out
   }
 
-  /** Feeds bytes to the general path: the SSE decoder, then the frame decoder. */
+  /** Feeds bytes to the general path: the SSE decoder, then the chunk-message decoder. */
   const general = (bytes: Buffer): void => {
     if (bytes.length === 0) return
     if (!generalStarted) {
@@ -158,12 +164,12 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
       if (fastConsumed) sse.push(LFLF.subarray(0, 1))
     }
     lastWasLF = bytes[bytes.length - 1] === LF
-    for (const ev of sse.push(bytes)) emit(frames.push(ev))
+    for (const ev of sse.push(bytes)) emit(messages.push(ev))
     if (sse.failure) throw sse.failure
   }
 
   // Where the next `-` and `_` are in the chunk being scanned: valid streams have none, so one
-  // search per chunk replaces two per frame.
+  // search per chunk replaces two per event.
   let scanned: Buffer | undefined
   let scanFrom = 0
   let nextDash = -1
@@ -181,7 +187,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
     return (nextDash !== -1 && nextDash < to) || (nextUnderscore !== -1 && nextUnderscore < to)
   }
 
-  // A run of consecutive fast-path frames: their base64, offsets and decoded lengths.
+  // A run of consecutive fast-path events: their base64, offsets and decoded lengths.
   const runText: string[] = []
   const runStart: number[] = []
   const runLen: number[] = []
@@ -194,10 +200,10 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
   }
 
   /**
-   * Decodes the run into one buffer, behind the odd byte carried from the previous frame, and
-   * counts it. Returns -1, or where the first frame whose base64 did not decode to the length its
+   * Decodes the run into one buffer, behind the odd byte carried from the previous event, and
+   * counts it. Returns -1, or where the first event whose base64 did not decode to the length its
    * shape implies starts (a character outside the alphabet: the general path parses it):
-   * its offset in the chunk, or HELD_FAILED for the held frame.
+   * its offset in the chunk, or HELD_FAILED for the held event.
    */
   const decodeRun = (): number => {
     const n = runText.length
@@ -226,7 +232,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
       hooks.putCarry(out[end] as number)
     }
     hooks.count(good, end) // `delivered` counts a carried byte where it is emitted, as push() does
-    fastFrames += good
+    fastEvents += good
     if (good > 0) fastConsumed = true
     if (end > 0) emit(end === out.length ? out : out.subarray(0, end))
     clearRun()
@@ -234,13 +240,13 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
   }
 
   /**
-   * Matches one fast-path frame at `p` and adds it to the run. Returns its end offset, 0 when
-   * `buf` ends before the frame is complete and it may still be one, or -1 when it is not one.
+   * Matches one fast-path event at `p` and adds it to the run. Returns its end offset, 0 when
+   * `buf` ends before the event is complete and it may still be one, or -1 when it is not one.
    * A character outside the base64 alphabet (a line break, a backslash escape) is not looked for
-   * here: Node's decoder skips it, so the frame decodes short and `decodeRun` sends it to the
+   * here: Node's decoder skips it, so the event decodes short and `decodeRun` sends it to the
    * general path, which parses it (`test/sse-pcm.ts` checks every byte value).
    */
-  const matchFrame = (buf: Buffer, p: number): number => {
+  const matchEvent = (buf: Buffer, p: number): number => {
     const avail = buf.length - p
     if (avail < HEAD.length) return buf.compare(HEAD, 0, avail, p, buf.length) === 0 ? 0 : -1
     if (!holds(buf, p, HEAD)) return -1
@@ -250,7 +256,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
     const end = q + TAIL.length
     if (q === -1 || end > buf.length) {
       // Incomplete, unless the event already ended (a blank line) or a CR ends lines in the
-      // general parser: then it is not a fast-path frame.
+      // general parser: then it is not a fast-path event.
       if (avail > maxEventSize || buf.indexOf(LFLF, b64) !== -1 || buf.indexOf(CR, b64) !== -1) return -1
       return q === -1 || buf.compare(TAIL, 0, buf.length - q, q, buf.length) === 0 ? 0 : -1
     }
@@ -310,7 +316,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
   const consume = (buf: Buffer, p: number): void => {
     for (;;) {
       while (p < buf.length) {
-        if (!atBoundary || frames.done) {
+        if (!atBoundary || messages.done) {
           // The general path, up to and including the end of this event.
           const e = eventEnd(buf, p, lastWasLF)
           if (e === -1) {
@@ -322,12 +328,12 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
           p = e
           continue
         }
-        const end = matchFrame(buf, p)
+        const end = matchEvent(buf, p)
         if (end > 0) {
           p = end
           continue
         }
-        // Not a fast-path frame, or not complete: decode the run before it first.
+        // Not a fast-path event, or not complete: decode the run before it first.
         const bad = decodeRun()
         if (bad !== -1) {
           p = retry(bad, p)
@@ -346,7 +352,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
     }
   }
 
-  /** After a frame failed to decode: the general path parses it; returns where to go on. */
+  /** After an event failed to decode: the general path parses it; returns where to go on. */
   const retry = (bad: number, p: number): number => {
     if (bad === HELD_FAILED) {
       replayHeld()
@@ -357,7 +363,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
     return bad < p ? bad : p
   }
 
-  /** Decodes `chunk` while a fast-path frame is held. */
+  /** Decodes `chunk` while a fast-path event is held. */
   const continueHeld = (chunk: Buffer): void => {
     const e = eventEnd(chunk, 0, held[heldBytes - 1] === LF)
     const cr = e === -1 ? chunk.indexOf(CR) : chunk.subarray(0, e).indexOf(CR)
@@ -376,8 +382,8 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
       return
     }
     hold(chunk, 0, e)
-    if (matchFrame(held.subarray(0, heldBytes), 0) === heldBytes) {
-      heldInRun = true // decoded with the chunk's frames, into the same buffer
+    if (matchEvent(held.subarray(0, heldBytes), 0) === heldBytes) {
+      heldInRun = true // decoded with the chunk's events, into the same buffer
       heldResume = e
     } else {
       clearRun()
@@ -386,7 +392,7 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
     consume(chunk, e)
   }
 
-  const law = options.g711ToPcm === true && (frames.format.encoding === 'ulaw' || frames.format.encoding === 'alaw') ? frames.format.encoding : undefined
+  const law = options.g711ToPcm === true && (messages.format.encoding === 'ulaw' || messages.format.encoding === 'alaw') ? messages.format.encoding : undefined
   const call = (step: () => void): Buffer | null => {
     if (failure) throw failure
     let out: Buffer | null
@@ -401,20 +407,20 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
       if (out === null) throw err
     } finally {
       scanned = undefined // no reference to the caller's chunk outlives the call
-      api.done = frames.done
-      api.fastFrames = fastFrames
+      api.done = messages.done
+      api.fastEvents = fastEvents
     }
     return out !== null && law ? decodeG711(out, law) : out
   }
 
   // Data properties, updated after each call, not getters: an accessor in an object literal
   // allocates per instance in a way that survives young-generation GCs (~10 µs of GC a stream).
-  const api: { -readonly [K in keyof SsePcmDecoder]: SsePcmDecoder[K] } = {
-    format: law ? { sampleRate: frames.format.sampleRate, channels: 1, encoding: 's16le' } : frames.format,
+  const api: { -readonly [K in keyof SsePcmDecoderCore]: SsePcmDecoderCore[K] } = {
+    format: law ? { sampleRate: messages.format.sampleRate, channels: 1, encoding: 's16le' } : messages.format,
     done: false,
     failure: undefined,
-    fastFrames: 0,
-    delivered: () => frames.delivered(),
+    fastEvents: 0,
+    delivered: () => messages.delivered(),
     push(chunk) {
       return call(() => {
         if (chunk.length === 0) return
@@ -430,14 +436,14 @@ export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmD
           replayHeld()
           atBoundary = false
         }
-        for (const ev of sse.flush()) emit(frames.push(ev))
+        for (const ev of sse.flush()) emit(messages.push(ev))
         if (sse.failure) throw sse.failure
-        frames.flush()
+        messages.flush()
       })
     },
   }
   return api
 }
 
-/** "UklG": how the base64 of a frame starting with "RIFF" starts. */
+/** "UklG": how the base64 of an event starting with "RIFF" starts. */
 const RIFF_B64 = Buffer.from('UklG', 'latin1')

@@ -1,18 +1,17 @@
 import { open } from 'node:fs/promises'
 import { createWriteStream } from 'node:fs'
-import { Transform, type Readable, type TransformCallback, type TransformOptions } from 'node:stream'
+import type { Readable, Transform, TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { AudioFormatError } from '../errors.js'
-import { assertPcmFormat, bytesPerFrame, durationMs, type PcmFormat } from './format.js'
+import { CoreStage, type StageStreamOptions } from '../stage.js'
+import { durationMs, type PcmFormat } from './format.js'
 import { wavHeader } from './wav-header.js'
+import { createWavEncoder, type WavEncoderCore, type WavEncoderCoreOptions } from './wav-encoder.core.js'
 import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-output.js'
 
 /** Options of {@link WavEncoder}. */
-export interface WavEncoderOptions {
-  /** The PCM format of the input. */
-  format: PcmFormat
+export interface WavEncoderOptions extends WavEncoderCoreOptions {
   /** Options for the underlying Transform. */
-  streamOptions?: Omit<TransformOptions, 'objectMode' | 'readableObjectMode' | 'writableObjectMode' | 'transform' | 'flush'> | undefined
+  streamOptions?: StageStreamOptions | undefined
 }
 
 /**
@@ -21,7 +20,7 @@ export interface WavEncoderOptions {
  * responses and pipes, **not files**: piped into `createWriteStream` it leaves a file whose
  * readers report a wrong length (sox: 89 478 s). For files use {@link writeWavFile}, which patches
  * the sizes in. At the end it emits `'header'` with the header carrying the real sizes, for a
- * seekable sink to patch in.
+ * seekable sink to patch in. The shell of {@link createWavEncoder}.
  *
  * 16-bit mono/stereo get the classic 44-byte header; `f32le` or more than two channels use
  * `WAVE_FORMAT_EXTENSIBLE`. Input that ends mid-sample-frame fails with {@link AudioFormatError}
@@ -33,16 +32,14 @@ export interface WavEncoderOptions {
  * await pipeline(pcm, new WavEncoder({ format: pcm.format }), response)
  * ```
  */
-export class WavEncoder extends Transform {
+export class WavEncoder extends CoreStage<Buffer, Buffer[], WavEncoderCore> {
   /** The input format. */
   readonly format: PcmFormat
-  #bytes = 0
-  #headerSent = false
 
   constructor(options: WavEncoderOptions) {
-    super({ ...options.streamOptions, objectMode: false })
-    assertPcmFormat(options.format, 'WavEncoder format')
-    this.format = { ...options.format }
+    const core = createWavEncoder(options)
+    super(core, { writable: 'bytes', readable: 'bytes' }, options.streamOptions)
+    this.format = { ...core.format }
   }
 
   /** Length of the header this encoder writes (44, or 68 for `WAVE_FORMAT_EXTENSIBLE`). */
@@ -52,32 +49,18 @@ export class WavEncoder extends Transform {
 
   /** PCM bytes written so far (not counting the header). */
   get dataBytes(): number {
-    return this.#bytes
-  }
-
-  /** @internal */
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    if (!this.#headerSent) {
-      this.#headerSent = true
-      this.push(wavHeader(this.format))
-    }
-    this.#bytes += chunk.length
-    callback(null, chunk)
+    return this.core.dataBytes
   }
 
   /** @internal */
   override _flush(callback: TransformCallback): void {
-    const frame = bytesPerFrame(this.format)
-    if (this.#bytes % frame !== 0) {
-      callback(new AudioFormatError(`PCM ended mid-frame: ${this.#bytes} bytes is not a multiple of ${frame}`))
-      return
-    }
-    if (!this.#headerSent) {
-      this.#headerSent = true
-      this.push(wavHeader(this.format, 0))
-    }
-    this.emit('header', wavHeader(this.format, this.#bytes))
-    callback()
+    this.run(
+      () => this.core.flush(),
+      (err) => {
+        if (!err) this.emit('header', this.core.header())
+        callback(err)
+      },
+    )
   }
 }
 

@@ -13,8 +13,8 @@ import { pipeline } from 'node:stream/promises'
 import type { PcmFormat } from '../audio/format.js'
 import { WavEncoder } from '../audio/wav-encoder.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus.js'
-import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
+import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
 import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-output.js'
 
 /** Output formats of `say`. `ogg` and `opus` are the same bytes (Ogg Opus). */
@@ -136,13 +136,13 @@ function encoders(kind: Kind, format: PcmFormat, bitrate: number | undefined, fi
     case 'opus': {
       let opus: OpusEncoder
       try {
-        opus = new OpusEncoder({ format, bitrate })
+        opus = new OpusEncoder({ format, bitrate, emitEnd: true })
       } catch (err) {
         if ((err as { code?: string }).code !== 'ERR_OPUS_ENGINE_MISSING') throw err
         log('lightning-stream: no Opus engine installed (npm install @evan/opus or opusscript): encoding with ffmpeg')
         return [new FfmpegTranscoder({ input: format, output: 'ogg-opus', bitrate })]
       }
-      return [opus, new OggOpusMuxer({ encoder: opus })]
+      return [opus, new OggOpusMuxer({ head: opus.head })]
     }
   }
 }

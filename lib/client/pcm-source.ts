@@ -7,7 +7,7 @@
  */
 import type { AudioDelivered } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
-import type { SsePcmDecoder } from '../audio/sse-pcm.core.js'
+import type { SsePcmDecoderCore as SsePcmDecoder } from '../audio/sse-pcm.core.js'
 import type { TtsMetrics, TtsTimeline } from '../metrics/metrics.js'
 import { TtsSource, type TtsSourceInit } from './tts-source.js'
 

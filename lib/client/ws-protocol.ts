@@ -19,7 +19,7 @@
  * @module
  */
 import { FrameError, InvalidRequestError, type AudioDelivered, type RequestIssue } from '../errors.js'
-import { decodeBase64Strict } from '../audio/frames.js'
+import { decodeBase64Strict } from '../audio/audio-chunk-decoder.core.js'
 import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 import { AudioFormatError } from '../errors.js'
-import { oggCrc32 } from './ogg-opus.js'
+import { oggCrc32 } from './ogg-opus-muxer.core.js'
 
 const HEADER = 27
 const CAPTURE = 0x5367674f // 'OggS' read as uint32 LE

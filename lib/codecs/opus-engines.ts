@@ -14,7 +14,8 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LightningStreamError } from '../errors.js'
-import { int16View } from '../audio/pcm-ops.js'
+import { int16View } from '../audio/pcm-buffers.js'
+import { opusPreSkip } from './opus-packet.js'
 
 /** Names of the supported Opus engines, fastest first. */
 export const OPUS_ENGINES = ['@discordjs/opus', '@evan/opus', 'opusscript'] as const
@@ -69,11 +70,6 @@ export class OpusEngineMissingError extends LightningStreamError {
 const CTL = { SET_BITRATE: 4002, SET_COMPLEXITY: 4010, SET_INBAND_FEC: 4012, SET_PACKET_LOSS_PERC: 4014, GET_LOOKAHEAD: 4027 }
 const APPLICATION = { voip: 2048, audio: 2049, lowdelay: 2051 } as const
 
-/** libopus's lookahead at 48 kHz (2.5 ms, plus 4 ms delay compensation except in low-delay mode). */
-function defaultPreSkip(application: OpusApplication): number {
-  return application === 'lowdelay' ? 120 : 312
-}
-
 const ownedCopy = (u: Uint8Array): Buffer => {
   const b = Buffer.alloc(u.length)
   b.set(u)
@@ -92,7 +88,7 @@ const loaders: Record<OpusEngineName, Loader> = {
     if (s.complexity !== undefined) enc.applyEncoderCTL(CTL.SET_COMPLEXITY, s.complexity)
     if (s.fec) enc.applyEncoderCTL(CTL.SET_INBAND_FEC, 1)
     if (s.packetLossPercent) enc.applyEncoderCTL(CTL.SET_PACKET_LOSS_PERC, s.packetLossPercent)
-    return { name: '@discordjs/opus', preSkip: defaultPreSkip(s.application), encode: (f) => ownedCopy(enc.encode(f)), free() {} }
+    return { name: '@discordjs/opus', preSkip: opusPreSkip(s.application), encode: (f) => ownedCopy(enc.encode(f)), free() {} }
   },
   async '@evan/opus'(s) {
     const mod = (await import('@evan/opus' as string)) as { Encoder: new (o: object) => EvanEncoder }
@@ -102,7 +98,7 @@ const loaders: Record<OpusEngineName, Loader> = {
     if (s.complexity !== undefined) enc.complexity = s.complexity
     if (s.fec) enc.inband_fec = true
     if (s.packetLossPercent) enc.packet_loss = s.packetLossPercent
-    let preSkip = defaultPreSkip(s.application)
+    let preSkip = opusPreSkip(s.application)
     try {
       const la = enc.ctl(CTL.GET_LOOKAHEAD)
       if (Number.isInteger(la) && la > 0) preSkip = Math.round((la * 48000) / s.sampleRate)
@@ -127,7 +123,7 @@ const loaders: Record<OpusEngineName, Loader> = {
     let freed = false
     return {
       name: 'opusscript',
-      preSkip: defaultPreSkip(s.application),
+      preSkip: opusPreSkip(s.application),
       encode: (f, frameSamples) => ownedCopy(enc.encode(f, frameSamples)),
       free() {
         if (!freed) {

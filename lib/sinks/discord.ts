@@ -22,11 +22,11 @@ import { pipeline, Readable, Writable, type Duplex, type Transform } from 'node:
 import { InvalidOptionError } from '../errors.js'
 import { DISCORD_FORMAT, type PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
-import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
-import { HalfbandUpsampler } from '../audio/pcm-stages.js'
+import { createPcmFramer as createFramer, type PcmFramerCore as FramerCore } from '../audio/pcm-framer.core.js'
+import { HalfbandUpsampler } from '../audio/halfband-upsampler.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
 import type { OpusEncoderPool } from '../codecs/opus-pool.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
 import { createOggPageSplitter, OGG_EOS, oggPageFlags, oggPageGranule, oggPageOf, oggPagePackets, oggPageSerial, restampOggPage, type OggPageSplitter } from '../codecs/ogg-pages.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
 import type { TtsRequest } from '../client/request.js'
@@ -605,11 +605,12 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   if (mode !== 'raw') {
     // Small readable buffers between the encoders and the playout buffer: a 16 KiB default would
     // hold seconds of compressed audio there, beyond maxBufferMs, before backpressure reached the socket.
-    const opus = new OpusEncoder({ format, frameMs: FRAME_MS, bitrate: options.bitrate, pool: options.pool, streamOptions: { readableHighWaterMark: 4 } })
+    // In 'ogg' mode the true length follows the last packet as a value (emitEnd), for the end granule.
+    const opus = new OpusEncoder({ format, frameMs: FRAME_MS, bitrate: options.bitrate, pool: options.pool, emitEnd: mode === 'ogg', streamOptions: { readableHighWaterMark: 4 } })
     stages.push(opus)
     // One packet per page, so one page is one player read.
     if (mode === 'ogg') {
-      stages.push(new OggOpusMuxer({ encoder: opus, channels: 2, inputSampleRate: 48000, maxPageMs: FRAME_MS, streamOptions: { readableHighWaterMark: 1024 } }))
+      stages.push(new OggOpusMuxer({ head: { ...opus.head, channels: 2, inputSampleRate: 48000 }, maxPageMs: FRAME_MS, streamOptions: { readableHighWaterMark: 1024 } }))
     }
   }
   const playout = new DiscordPlayout(pcm, stages, {

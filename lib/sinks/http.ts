@@ -13,8 +13,8 @@ import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
 import { WavEncoder } from '../audio/wav-encoder.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus.js'
-import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
+import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
+import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
 import { retryAfterMs } from '../client/retry.js'
 import type { LightningClient, PcmReadable } from '../client/client.js'
 import type { TtsResponseInfo } from '../client/tts-source.js'
@@ -127,8 +127,8 @@ function encoders(format: HttpAudioFormat, pcm: PcmFormat, bitrate: number | und
   if (format === 'wav') return [new WavEncoder({ format: pcm })]
   if (format === 'mp3') return [new FfmpegTranscoder({ input: pcm, output: 'mp3', bitrate })]
   const target: PcmFormat = { sampleRate: 48000, channels: pcm.channels, encoding: 's16le' }
-  const opus = new OpusEncoder({ format: target, bitrate })
-  return [...convertPcm(pcm, target), opus, new OggOpusMuxer({ encoder: opus })]
+  const opus = new OpusEncoder({ format: target, bitrate, emitEnd: true })
+  return [...convertPcm(pcm, target), opus, new OggOpusMuxer({ head: opus.head })]
 }
 
 function writeError(res: ServerResponse, answer: HttpErrorResponse): void {

@@ -16,7 +16,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
-import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
+import { createPcmFramer as createFramer, type PcmFramerCore as FramerCore } from '../audio/pcm-framer.core.js'
 
 /** Options of {@link Pacer}. */
 export interface PacerOptions {

@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream'
 import { AudioFormatError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
-import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
+import { createPcmFramer as createFramer, type PcmFramerCore as FramerCore } from '../audio/pcm-framer.core.js'
 import { Pacer, type PacerMetrics } from './pacer.js'
 
 /** The part of `@roamhq/wrtc`'s `nonstandard.RTCAudioSource` this sink uses. */

@@ -1,18 +1,20 @@
-import { Transform, type TransformCallback, type TransformOptions } from 'node:stream'
-import { createSseDecoder, type SseDecoder, type SseDecoderOptions } from './core.js'
+import { CoreStage, type StageStreamOptions } from '../stage.js'
+import { createSseParser, type SseEvent, type SseParserCore, type SseParserCoreOptions } from './sse-parser.core.js'
 
 /** Options of {@link SseParser}. */
-export interface SseParserOptions extends SseDecoderOptions {
-  /** Options for the underlying Transform (object-mode readable side is forced). */
-  streamOptions?: Omit<TransformOptions, 'readableObjectMode' | 'writableObjectMode' | 'objectMode' | 'transform' | 'flush'> | undefined
+export interface SseParserOptions extends SseParserCoreOptions {
+  /** Options for the underlying Transform (the object-mode readable side is forced). */
+  streamOptions?: StageStreamOptions | undefined
 }
 
 /**
- * Transform: `text/event-stream` bytes in, {@link SseEvent} objects out.
+ * Transform: `text/event-stream` bytes in, {@link SseEvent} objects out. The shell of
+ * {@link createSseParser}.
  *
  * Handles LF, CR and CRLF line endings (also split across chunks), comments, `id:`/`retry:`
  * fields, multi-line `data:`, a leading BOM and UTF-8 split across chunks. Never assumes a
- * network chunk is an event. Memory is bounded by `maxEventSize`.
+ * network chunk is an event. Memory is bounded by `maxEventSize`. Events completed before an
+ * oversized one are delivered before the {@link SseParseError}.
  *
  * @example
  * ```ts
@@ -22,33 +24,8 @@ export interface SseParserOptions extends SseDecoderOptions {
  * })
  * ```
  */
-export class SseParser extends Transform {
-  readonly #core: SseDecoder
-
+export class SseParser extends CoreStage<Uint8Array, SseEvent[], SseParserCore> {
   constructor(options: SseParserOptions = {}) {
-    // Explicit marks: Node 22 raised the default byte high-water mark from 16 to 64 KiB; these keep
-    // the bytes held per stage the same on every supported version.
-    super({ readableHighWaterMark: 8, writableHighWaterMark: 16 * 1024, ...options.streamOptions, readableObjectMode: true, writableObjectMode: false })
-    this.#core = createSseDecoder(options)
-  }
-
-  /** @internal */
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    try {
-      for (const ev of this.#core.push(chunk)) this.push(ev)
-      callback(this.#core.failure) // events before an oversized one are delivered first
-    } catch (err) {
-      callback(err as Error)
-    }
-  }
-
-  /** @internal */
-  override _flush(callback: TransformCallback): void {
-    try {
-      for (const ev of this.#core.flush()) this.push(ev)
-      callback()
-    } catch (err) {
-      callback(err as Error)
-    }
+    super(createSseParser(options), { writable: 'bytes', readable: 'objects', readableHighWaterMark: 8 }, options.streamOptions)
   }
 }

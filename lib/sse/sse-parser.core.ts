@@ -1,6 +1,6 @@
 /**
- * Pure incremental SSE decoding: bytes in, {@link SseEvent}s out. No stream import; the
- * {@link SseParser} Transform is a thin shell around it, and the benchmarks time this core.
+ * The core of {@link SseParser}: pure incremental SSE parsing, bytes in, {@link SseEvent}s out.
+ * No stream import; the benchmarks and the fuzz tests drive it.
  *
  * State: a `StringDecoder` holds a UTF-8 sequence split across chunks (it is 3–4× faster than
  * `TextDecoder` on Node 20); eventsource-parser holds the partial line and the event being
@@ -22,12 +22,12 @@ export interface SseEvent {
   id: string | undefined
 }
 
-/** Options of {@link createSseDecoder} and {@link SseParser}. */
-export interface SseDecoderOptions {
+/** Options of {@link createSseParser} (and of {@link SseParser}). */
+export interface SseParserCoreOptions {
   /**
    * Largest event (its partial line plus its accumulated `data`) held in memory, in characters.
    * A larger event fails with {@link SseParseError}.
-   * @defaultValue `4 * 1024 * 1024` (4 MiB: 150× a 20 ms Lightning frame at 44.1 kHz)
+   * @defaultValue `4 * 1024 * 1024` (4 MiB: 150× the chunk message of 20 ms of audio at 44.1 kHz)
    */
   maxEventSize?: number | undefined
 }
@@ -35,12 +35,12 @@ export interface SseDecoderOptions {
 /** Default bound of one event, in characters. */
 export const DEFAULT_MAX_EVENT_SIZE = 4 * 1024 * 1024
 
-/** The pure SSE decoder returned by {@link createSseDecoder}. */
-export interface SseDecoder {
+/** The pure SSE parser returned by {@link createSseParser}. */
+export interface SseParserCore {
   /**
    * Feeds bytes; returns the events they complete (possibly none). When the bytes also hold an
    * event over `maxEventSize`, the events completed before it are returned and the error is set
-   * in {@link SseDecoder.failure}; the next `push` or `flush` throws it. So what is delivered
+   * in {@link SseParserCore.failure}; the next `push` or `flush` throws it. So what is delivered
    * before the error does not depend on how the bytes were split.
    * @throws {@link SseParseError}
    */
@@ -54,8 +54,8 @@ export interface SseDecoder {
   flush(): SseEvent[]
 }
 
-/** Creates a pure incremental SSE decoder. */
-export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
+/** Creates a pure incremental SSE parser. */
+export function createSseParser(options: SseParserCoreOptions = {}): SseParserCore {
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
   if (!Number.isInteger(maxEventSize) || maxEventSize < 64) {
     throw new InvalidOptionError('maxEventSize', `must be an integer ≥ 64 (got ${String(maxEventSize)})`)
@@ -89,17 +89,17 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
 
   /** The events completed so far; throws the failure when no event precedes it. */
   const take = (): SseEvent[] => {
-    if (failure && !decoder.failure) {
-      decoder.failure = new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
+    if (failure && !core.failure) {
+      core.failure = new SseParseError(`SSE event larger than maxEventSize (${maxEventSize} characters)`, { cause: failure })
     }
     const events = out
     out = []
-    if (events.length === 0 && decoder.failure) throw decoder.failure
+    if (events.length === 0 && core.failure) throw core.failure
     return events
   }
 
   // `failure` is a data property: an accessor in an object literal costs GC time per instance.
-  const decoder: { -readonly [K in keyof SseDecoder]: SseDecoder[K] } = {
+  const core: { -readonly [K in keyof SseParserCore]: SseParserCore[K] } = {
     failure: undefined,
     push(chunk) {
       if (failure) return take()
@@ -129,5 +129,5 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
       return take()
     },
   }
-  return decoder
+  return core
 }

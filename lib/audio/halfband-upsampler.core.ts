@@ -1,5 +1,5 @@
 /**
- * Exact 2× upsampling of s16le mono with a polyphase IIR half-band filter, writing mono or
+ * The core of {@link HalfbandUpsampler}: exact 2× upsampling of s16le mono with a polyphase IIR half-band filter, writing mono or
  * stereo: the 24 kHz mono → 48 kHz stereo step of the Discord path in one pass. Pure: no stream
  * import.
  *
@@ -18,10 +18,10 @@
  */
 import { AudioFormatError } from '../errors.js'
 import { assertLittleEndianHost } from './format.js'
-import { int16View, UnitCarry } from './pcm-ops.js'
+import { int16View, UnitCarry } from './pcm-buffers.js'
 
-/** Options of {@link createHalfbandUpsampler}. */
-export interface HalfbandUpsamplerOptions {
+/** Options of {@link createHalfbandUpsampler} (and of {@link HalfbandUpsampler}). */
+export interface HalfbandUpsamplerCoreOptions {
   /** Output channels: the mono input is written to each. @defaultValue `1` */
   channels?: 1 | 2 | undefined
 }
@@ -81,7 +81,7 @@ const COEFS = halfbandCoefficients(COEFFICIENT_COUNT, TRANSITION)
 const [A0, B0, A1, B1, A2, B2, A3, B3, A4, B4, A5, B5] = COEFS
 
 /** Creates the 2× half-band upsampler core (s16le mono in; mono or stereo out). */
-export function createHalfbandUpsampler(options: HalfbandUpsamplerOptions = {}): HalfbandUpsamplerCore {
+export function createHalfbandUpsampler(options: HalfbandUpsamplerCoreOptions = {}): HalfbandUpsamplerCore {
   const channels = options.channels ?? 1
   if (channels !== 1 && channels !== 2) throw new AudioFormatError(`HalfbandUpsampler writes 1 or 2 channels (got ${String(channels)})`)
   assertLittleEndianHost()
@@ -96,10 +96,10 @@ export function createHalfbandUpsampler(options: HalfbandUpsamplerOptions = {}):
     push(chunk) {
       const buf = carry.take(chunk)
       const input = int16View(buf)
-      const frames = input.length
+      const samples = input.length
       // Uninitialised (every sample is written below); Node's pool keeps 8-byte alignment.
-      const bytes = Buffer.allocUnsafe(frames * 4 * channels)
-      const out = new Int16Array(bytes.buffer, bytes.byteOffset, frames * 2 * channels)
+      const bytes = Buffer.allocUnsafe(samples * 4 * channels)
+      const out = new Int16Array(bytes.buffer, bytes.byteOffset, samples * 2 * channels)
       let xa0 = state[0] as number, ya0 = state[1] as number, xa1 = state[2] as number, ya1 = state[3] as number
       let xa2 = state[4] as number, ya2 = state[5] as number, xa3 = state[6] as number, ya3 = state[7] as number
       let xa4 = state[8] as number, ya4 = state[9] as number, xa5 = state[10] as number, ya5 = state[11] as number
@@ -110,7 +110,7 @@ export function createHalfbandUpsampler(options: HalfbandUpsamplerOptions = {}):
       const b0 = B0 as number, b1 = B1 as number, b2 = B2 as number, b3 = B3 as number, b4 = B4 as number, b5 = B5 as number
       const stereo = channels === 2
       let o = 0
-      for (let s = 0; s < frames; s++) {
+      for (let s = 0; s < samples; s++) {
         const v = (input[s] as number) / 32768
         // Path A: even outputs.
         let t = (v - ya0) * a0 + xa0

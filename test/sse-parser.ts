@@ -1,10 +1,12 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { createSseDecoder, SseParser, SseParseError, type SseEvent } from '../lib/index.js'
+import { SseParseError } from '../lib/index.js'
+import { createSseParser, type SseEvent } from '../lib/sse/sse-parser.core.js'
+import { SseParser } from '../lib/sse/sse-parser.js'
 import { chunkSizes, runStage, splitAt, splitEvery } from './fixtures/helpers.js'
 
 const decodeAll = (chunks: Buffer[], maxEventSize?: number): SseEvent[] => {
-  const d = createSseDecoder(maxEventSize === undefined ? {} : { maxEventSize })
+  const d = createSseParser(maxEventSize === undefined ? {} : { maxEventSize })
   const out: SseEvent[] = []
   for (const c of chunks) out.push(...d.push(c))
   out.push(...d.flush())
@@ -64,7 +66,7 @@ for (const f of fixtures) {
 }
 
 t.test('a CRLF split between chunks is one line ending, not two', async (t) => {
-  const d = createSseDecoder()
+  const d = createSseParser()
   t.same(d.push(Buffer.from('data: x\r')), [])
   t.same(d.push(Buffer.from('\n\r')), [], 'the blank line is a CR that may be half a CRLF: held')
   t.same(d.push(Buffer.from('\ndata: y\r\n\r\n')), [
@@ -80,7 +82,7 @@ t.test('an event larger than maxEventSize fails with ERR_SSE_PARSE', async (t) =
   t.throws(() => decodeAll(splitEvery(Buffer.from(`data: a\n${'data: bbbbbbbb\n'.repeat(200)}\n`), 13), 1024), SseParseError)
   await t.rejects(runStage(new SseParser({ maxEventSize: 1024 }), [big]), { code: 'ERR_SSE_PARSE' })
   t.same(decodeAll([big], 8192).length, 1, 'the same event fits a larger bound')
-  t.throws(() => createSseDecoder({ maxEventSize: 3 }), { code: 'ERR_INVALID_OPTION', option: 'maxEventSize' })
+  t.throws(() => createSseParser({ maxEventSize: 3 }), { code: 'ERR_INVALID_OPTION', option: 'maxEventSize' })
 })
 
 t.test('property: any chunking of a valid stream yields the same events', async (t) => {

@@ -1,16 +1,11 @@
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  AudioChunkDecoder,
-  createFrameDecoder,
-  decodeBase64Strict,
-  encodeG711,
-  FrameError,
-  ServerStreamError,
-  StreamTruncatedError,
-  wavHeader,
-  type SseEvent,
-} from '../lib/index.js'
+import { ConnectionError, FrameError, ServerStreamError, StreamTruncatedError } from '../lib/index.js'
+import { createAudioChunkDecoder, decodeBase64Strict } from '../lib/audio/audio-chunk-decoder.core.js'
+import { AudioChunkDecoder } from '../lib/audio/audio-chunk-decoder.js'
+import { encodeG711 } from '../lib/audio/g711.js'
+import { wavHeader } from '../lib/audio/wav-header.js'
+import type { SseEvent } from '../lib/sse/sse-parser.core.js'
 import { runStage, splitAt } from './fixtures/helpers.js'
 
 const ev = (data: string, event = 'audio'): SseEvent => ({ event, data, id: undefined })
@@ -19,7 +14,7 @@ const DONE = ev('{"status":"200","done":true}', 'message')
 const pcm = Buffer.from(Array.from({ length: 400 }, (_, i) => (i * 37) & 0xff))
 
 const decode = (events: SseEvent[], opts = {}) => {
-  const d = createFrameDecoder(opts)
+  const d = createAudioChunkDecoder(opts)
   const out: Buffer[] = []
   for (const e of events) {
     const b = d.push(e)
@@ -41,7 +36,7 @@ t.test('legacy frames without done/status, terminator {"done":true}', async (t) 
 })
 
 t.test('done:false or a missing done does not end the stream; events after done are ignored', async (t) => {
-  const d = createFrameDecoder()
+  const d = createAudioChunkDecoder()
   d.push(ev('{"status":"206","done":false}'))
   t.equal(d.done, false)
   d.push(DONE)
@@ -65,7 +60,7 @@ t.test('odd-length frames: output stays sample-aligned and byte-exact for any sp
   fc.assert(
     fc.property(fc.array(fc.nat(pcm.length), { maxLength: 20 }), (cuts) => {
       const parts = splitAt(pcm, cuts)
-      const d = createFrameDecoder()
+      const d = createAudioChunkDecoder()
       const outs: Buffer[] = []
       for (const p of parts) {
         const b = d.push(chunk(p))
@@ -98,7 +93,7 @@ t.test('error frames become ServerStreamError with the server message and delive
     ['{"status":"429"}', undefined],
   ]
   for (const [data, message] of cases) {
-    const d = createFrameDecoder()
+    const d = createAudioChunkDecoder()
     d.push(chunk(pcm.subarray(0, 10)))
     const err = t.throws(() => d.push(ev(data))) as ServerStreamError
     t.ok(err instanceof ServerStreamError, data)
@@ -122,7 +117,7 @@ t.test('invalid JSON, wrong shapes and bad base64 are coded FrameErrors naming t
     [ev('{"audio":"AA A"}'), 'ERR_FRAME_INVALID_BASE64'],
   ]
   for (const [bad, code] of cases) {
-    const d = createFrameDecoder()
+    const d = createAudioChunkDecoder()
     d.push(chunk(pcm.subarray(0, 4)))
     const err = t.throws(() => d.push(bad), bad.data) as FrameError
     t.equal(err.code, code, bad.data)
@@ -158,19 +153,21 @@ t.test('wav: per-chunk RIFF headers are stripped and checked', async (t) => {
 
 t.test('ulaw passes through as 8-bit G.711 and says so', async (t) => {
   const ulaw = encodeG711(pcm, 'ulaw')
-  const d = createFrameDecoder({ outputFormat: 'ulaw', sampleRate: 8000 })
+  const d = createAudioChunkDecoder({ outputFormat: 'ulaw', sampleRate: 8000 })
   t.same(d.format, { sampleRate: 8000, channels: 1, encoding: 'ulaw' })
   t.same(d.push(chunk(ulaw.subarray(0, 33))), ulaw.subarray(0, 33), 'odd lengths are fine for 8-bit codes')
 })
 
-t.test('the Transform adds delivered audio to an upstream error that passes through it', async (t) => {
+t.test('an upstream error passes through the Transform untouched: no stage edits another stage\'s error', async (t) => {
   const dec = new AudioChunkDecoder()
   dec.write(chunk(pcm))
   await new Promise((r) => setImmediate(r))
-  const { ConnectionError } = await import('../lib/index.js')
   const err = new ConnectionError('socket hang up')
-  dec.on('error', (e) => t.equal(e, err, 'the same error object comes out'))
+  let seen: unknown
+  dec.on('error', (e) => (seen = e))
   dec.destroy(err)
   await new Promise((r) => dec.once('close', r))
-  t.same(err.delivered, { frames: 1, bytes: 400, durationMs: (200 / 24000) * 1000 })
+  t.equal(seen, err, 'the same error object comes out')
+  t.equal(err.delivered, undefined, 'delivered is left to the boundary that owns the error (PcmStream)')
+  t.same(dec.delivered, { frames: 1, bytes: 400, durationMs: (200 / 24000) * 1000 }, 'the stage still says what it delivered')
 })

@@ -3,11 +3,11 @@
 // "ï»¿data:x" has the field name "ï»¿data", which the spec ignores: no event, whole or split.
 import t from 'tap'
 import fc from 'fast-check'
-import { createSseDecoder, type SseEvent } from '../lib/index.js'
+import { createSseParser, type SseEvent } from '../lib/sse/sse-parser.core.js'
 import { chunkSizes, splitAt, splitEvery } from './fixtures/helpers.js'
 
 function parse(chunks: Buffer[]): SseEvent[] {
-  const d = createSseDecoder()
+  const d = createSseParser()
   return [...chunks.flatMap((c) => d.push(c)), ...d.flush()]
 }
 

@@ -1,15 +1,16 @@
 /**
- * Pure decoding of Lightning SSE frames into audio bytes: the core of {@link AudioChunkDecoder}.
+ * The core of {@link AudioChunkDecoder}: pure decoding of Lightning's SSE chunk messages (one SSE
+ * event each) into audio bytes.
  *
- * Frame contract (see `reference/lightning-api.md` §4): chunk frames carry flat JSON
+ * Message contract (see `reference/lightning-api.md` §4): chunk messages carry flat JSON
  * `{audio, done:false, status:"206"}`; the terminator `{"status":"200","done":true}` has no
- * `event:` line, so dispatch is on the JSON, never on the event name. Older frames lack
+ * `event:` line, so dispatch is on the JSON, never on the event name. Older messages lack
  * `done`/`status`: a missing `done` means false. `status: "error"` or a numeric status ≥ 400 is
  * a server failure.
  *
- * State: `carry` holds the odd byte of a PCM frame split by the server mid-sample (emitted
+ * State: `carry` holds the odd byte of a PCM chunk split by the server mid-sample (emitted
  * output is always sample-aligned); `done` is set by the terminator, after which events are
- * ignored; counters say how much audio was delivered, for errors.
+ * ignored; counters say how much audio was delivered, for the errors this core raises.
  *
  * @module
  */
@@ -19,41 +20,40 @@ import {
   ServerStreamError,
   StreamTruncatedError,
   type AudioDelivered,
-  type LightningStreamError,
 } from '../errors.js'
-import type { SseEvent } from '../sse/core.js'
-import type { OutputFormat } from '../client/request.js'
-import { durationMs, type AudioFormat } from './format.js'
+import type { SseEvent } from '../sse/sse-parser.core.js'
+import { durationMs, type AudioFormat, type CodedEncoding } from './format.js'
 import { parseWavHeader } from './wav-header.js'
 
-/** Options of {@link createFrameDecoder} and {@link AudioChunkDecoder}. */
-export interface FrameDecoderOptions {
+/** Lightning's `output_format` values (the client's `OutputFormat` is the same union). */
+export type ChunkOutputFormat = 'pcm' | 'wav' | CodedEncoding
+
+/** Options of {@link createAudioChunkDecoder} (and of {@link AudioChunkDecoder}). */
+export interface AudioChunkDecoderCoreOptions {
   /**
-   * The `output_format` that was requested: the decoder trusts the request, not the frames.
+   * The `output_format` that was requested: the decoder trusts the request, not the messages.
    * @defaultValue `'pcm'`
    */
-  outputFormat?: OutputFormat | undefined
+  outputFormat?: ChunkOutputFormat | undefined
   /** The `sample_rate` that was requested. @defaultValue `24000` */
   sampleRate?: number | undefined
-  /**
-   * Why the input ended early, if it did: consulted when input ends without the terminator, and
-   * reported (with `delivered`) instead of a generic {@link StreamTruncatedError}.
-   * `LightningClient.pcm()` passes the source's connection or timeout failure here.
-   */
-  endedBy?: (() => LightningStreamError | undefined) | undefined
 }
 
-/** The pure frame decoder returned by {@link createFrameDecoder}. */
-export interface FrameDecoder {
+/** The pure chunk-message decoder returned by {@link createAudioChunkDecoder}. */
+export interface AudioChunkDecoderCore {
   /** The format of the bytes this decoder emits. */
   readonly format: AudioFormat
-  /** True once the `done: true` frame was seen. */
+  /** True once the `done: true` terminator was seen. */
   readonly done: boolean
-  /** Audio delivered so far. */
+  /** Audio delivered so far: chunk messages with audio, bytes, milliseconds. */
   delivered(): AudioDelivered
-  /** Decodes one event. Returns audio bytes (or null). @throws a coded {@link LightningStreamError} */
+  /** Decodes one SSE event. Returns audio bytes (or null). @throws a coded {@link LightningStreamError} */
   push(event: SseEvent): Buffer | null
-  /** Ends the input. @throws {@link StreamTruncatedError} when no terminator was seen. */
+  /**
+   * Ends the input.
+   * @throws {@link StreamTruncatedError} when no terminator was seen, with `delivered`: the input
+   * ended early, whatever the reason (a failure upstream reports itself, with its own error).
+   */
   flush(): Buffer | null
 }
 
@@ -67,7 +67,7 @@ export interface FrameDecoder {
 export function strictBase64Length(s: string): number {
   let len = s.length
   while (len > 0 && s.charCodeAt(len - 1) === 61 /* = */) len--
-  // Two indexOf calls cost ~0.04 µs on a 20 ms frame; the regex /[-_]/ cost ~0.9 µs.
+  // Two indexOf calls cost ~0.04 µs on a 20 ms chunk message; the regex /[-_]/ cost ~0.9 µs.
   if (s.indexOf('-') !== -1 || s.indexOf('_') !== -1) return -1
   return strictBase64Size(s.length, s.length - len)
 }
@@ -87,7 +87,7 @@ export function strictBase64Size(length: number, pad: number): number {
 
 /**
  * Strict base64: `Buffer.from` silently skips invalid characters and accepts the URL-safe
- * alphabet, so a corrupted frame would decode to shorter, shifted PCM. The decoded length must be
+ * alphabet, so a corrupted chunk would decode to shorter, shifted PCM. The decoded length must be
  * exactly what the string's length implies. Cheaper than a full-string regex on the valid path.
  */
 export function decodeBase64Strict(s: string): Buffer | null {
@@ -114,42 +114,42 @@ function isFailureStatus(status: unknown): boolean {
   return n >= 400
 }
 
-/** The offset of the PCM payload of a RIFF/WAVE frame, after checking it is 16-bit mono at `sampleRate`. */
-function wavPayloadOffset(buf: Buffer, sampleRate: number, frameIndex: number): number {
+/** The offset of the PCM payload of a RIFF/WAVE chunk, after checking it is 16-bit mono at `sampleRate`. */
+function wavPayloadOffset(buf: Buffer, sampleRate: number, chunkIndex: number): number {
   const info = parseWavHeader(buf)
-  if (!info) throw new FrameError('ERR_FRAME_INVALID', frameIndex, 'WAV header does not fit in one frame')
+  if (!info) throw new FrameError('ERR_FRAME_INVALID', chunkIndex, 'WAV header does not fit in one chunk message')
   if (info.sampleRate !== undefined && (info.channels !== 1 || info.bitsPerSample !== 16 || info.sampleRate !== sampleRate)) {
     throw new AudioFormatError(
-      `frame ${frameIndex}: WAV header says ${info.sampleRate} Hz, ${info.channels} ch, ${info.bitsPerSample}-bit; expected ${sampleRate} Hz mono 16-bit`,
+      `chunk message ${chunkIndex}: WAV header says ${info.sampleRate} Hz, ${info.channels} ch, ${info.bitsPerSample}-bit; expected ${sampleRate} Hz mono 16-bit`,
     )
   }
   return info.dataOffset
 }
 
 /**
- * What the fused SSE → PCM core (`sse-pcm.core.ts`) needs so that chunk frames its fast path
- * decodes itself count exactly as if {@link FrameDecoder.push} had decoded them: the frame index,
- * `delivered`, and the odd byte carried between frames.
+ * What the fused SSE → PCM core (`sse-pcm.core.ts`) needs so that chunk messages its fast path
+ * decodes itself count exactly as if {@link AudioChunkDecoderCore.push} had decoded them: the
+ * chunk index, `delivered`, and the odd byte carried between chunks.
  * @internal
  */
-export interface FrameDecoderHooks {
+export interface AudioChunkDecoderHooks {
   /** True when the output is s16le, which is kept sample-aligned by carrying an odd byte. */
   readonly aligned: boolean
-  /** The odd byte carried from the previous frame, or -1. Taking it clears it. */
+  /** The odd byte carried from the previous chunk, or -1. Taking it clears it. */
   takeCarry(): number
-  /** Carries `byte` into the next frame. */
+  /** Carries `byte` into the next chunk. */
   putCarry(byte: number): void
-  /** Counts `frames` chunk frames decoded elsewhere, which delivered `bytes` (after alignment). */
-  count(frames: number, bytes: number): void
+  /** Counts `chunks` chunk messages decoded elsewhere, which delivered `bytes` (after alignment). */
+  count(chunks: number, bytes: number): void
 }
 
-/** Creates a pure Lightning frame decoder. */
-export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDecoder {
-  return createFrameDecoderWithHooks(options).decoder
+/** Creates a pure decoder of Lightning's chunk messages. */
+export function createAudioChunkDecoder(options: AudioChunkDecoderCoreOptions = {}): AudioChunkDecoderCore {
+  return createAudioChunkDecoderWithHooks(options).decoder
 }
 
-/** {@link createFrameDecoder}, plus the hooks the fused SSE → PCM core counts through. @internal */
-export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): { decoder: FrameDecoder; hooks: FrameDecoderHooks } {
+/** {@link createAudioChunkDecoder}, plus the hooks the fused SSE → PCM core counts through. @internal */
+export function createAudioChunkDecoderWithHooks(options: AudioChunkDecoderCoreOptions = {}): { decoder: AudioChunkDecoderCore; hooks: AudioChunkDecoderHooks } {
   const outputFormat = options.outputFormat ?? 'pcm'
   const sampleRate = options.sampleRate ?? 24000
   const format: AudioFormat = {
@@ -158,13 +158,14 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
     encoding: outputFormat === 'pcm' || outputFormat === 'wav' ? 's16le' : outputFormat,
   }
   const aligned = format.encoding === 's16le'
-  let index = -1
-  let audioFrames = 0
+  let chunkIndex = -1 // of the SSE event being decoded, counting every event
+  let audioChunks = 0 // chunk messages that carried audio
   let bytes = 0
-  let carry = -1 // the odd trailing byte of the previous frame, or -1
+  let carry = -1 // the odd trailing byte of the previous chunk, or -1
   let done = false
 
-  const delivered = (): AudioDelivered => ({ frames: audioFrames, bytes, durationMs: durationMs(format, bytes) })
+  // `frames` is AudioDelivered's name (in errors.ts) for the chunk messages with audio.
+  const delivered = (): AudioDelivered => ({ frames: audioChunks, bytes, durationMs: durationMs(format, bytes) })
 
   const align = (pcm: Buffer): Buffer | null => {
     if (!aligned) return pcm.length ? pcm : null
@@ -182,7 +183,7 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
     return out.length ? out : null
   }
 
-  const hooks: FrameDecoderHooks = {
+  const hooks: AudioChunkDecoderHooks = {
     aligned,
     takeCarry() {
       const c = carry
@@ -192,35 +193,35 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
     putCarry(byte) {
       carry = byte
     },
-    count(frames, n) {
-      index += frames
-      audioFrames += frames
+    count(chunks, n) {
+      chunkIndex += chunks
+      audioChunks += chunks
       bytes += n
     },
   }
 
   // `done` is a data property, not a getter: an accessor in an object literal allocates per
   // instance in a way that survives young-generation GCs (measured: ~10 µs of GC per stream).
-  const decoder: { -readonly [K in keyof FrameDecoder]: FrameDecoder[K] } = {
+  const decoder: { -readonly [K in keyof AudioChunkDecoderCore]: AudioChunkDecoderCore[K] } = {
     format,
     done: false,
     delivered,
     push(event) {
-      index++
+      chunkIndex++
       if (done || event.data.length === 0) return null
       let msg: unknown
       try {
         msg = JSON.parse(event.data)
       } catch (err) {
-        throw new FrameError('ERR_FRAME_INVALID_JSON', index, `data is not valid JSON (${event.data.length} chars)`, { cause: err, delivered: delivered() })
+        throw new FrameError('ERR_FRAME_INVALID_JSON', chunkIndex, `data is not valid JSON (${event.data.length} chars)`, { cause: err, delivered: delivered() })
       }
       if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-        throw new FrameError('ERR_FRAME_INVALID', index, 'data is not a JSON object', { delivered: delivered() })
+        throw new FrameError('ERR_FRAME_INVALID', chunkIndex, 'data is not a JSON object', { delivered: delivered() })
       }
       const m = msg as Record<string, unknown>
       if (isFailureStatus(m['status']) || (m['error'] !== undefined && m['audio'] === undefined)) {
         throw new ServerStreamError({
-          frameIndex: index,
+          frameIndex: chunkIndex,
           status: m['status'] as string | number | undefined,
           message: serverMessage(m),
           frame: m,
@@ -231,16 +232,16 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
       const audio = m['audio']
       if (audio !== undefined && audio !== null) {
         if (typeof audio !== 'string') {
-          throw new FrameError('ERR_FRAME_INVALID', index, `audio must be a base64 string, got ${typeof audio}`, { delivered: delivered() })
+          throw new FrameError('ERR_FRAME_INVALID', chunkIndex, `audio must be a base64 string, got ${typeof audio}`, { delivered: delivered() })
         }
         let raw = decodeBase64Strict(audio)
         if (raw === null) {
-          throw new FrameError('ERR_FRAME_INVALID_BASE64', index, `audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
+          throw new FrameError('ERR_FRAME_INVALID_BASE64', chunkIndex, `audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
         }
         if (outputFormat === 'wav' && raw.length >= 12 && raw.toString('latin1', 0, 4) === 'RIFF') {
-          raw = raw.subarray(wavPayloadOffset(raw, sampleRate, index))
+          raw = raw.subarray(wavPayloadOffset(raw, sampleRate, chunkIndex))
         }
-        audioFrames++
+        audioChunks++
         out = align(raw)
         if (out) bytes += out.length
       }
@@ -248,14 +249,7 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
       return out
     },
     flush() {
-      if (!done) {
-        const cause = options.endedBy?.()
-        if (cause) {
-          cause.delivered ??= delivered()
-          throw cause
-        }
-        throw new StreamTruncatedError(delivered())
-      }
+      if (!done) throw new StreamTruncatedError(delivered())
       if (carry >= 0) {
         throw new AudioFormatError('stream ended with half a 16-bit sample (1 odd byte)', { delivered: delivered() })
       }

@@ -1,10 +1,10 @@
-// The IIR half-band 2× upsampler (lib/audio/halfband.core.ts), the Discord path's 24 kHz mono →
+// The IIR half-band 2× upsampler (lib/audio/halfband-upsampler.core.ts), the Discord path's 24 kHz mono →
 // 48 kHz stereo step: quality measured like the Resampler's (sine fit: SINAD, image rejection,
 // passband gain), exact length, identical output at every chunking, equal channels.
 import t from 'tap'
 import fc from 'fast-check'
-import { createHalfbandUpsampler, HalfbandUpsampler } from '../lib/index.js'
-import { halfbandCoefficients } from '../lib/audio/halfband.core.js'
+import { createHalfbandUpsampler, halfbandCoefficients } from '../lib/audio/halfband-upsampler.core.js'
+import { HalfbandUpsampler } from '../lib/audio/halfband-upsampler.js'
 import { decode, encode, sine, sineFit } from './fixtures/signal.js'
 import { chunkSizes, runStage, splitAt, splitEvery } from './fixtures/helpers.js'
 
