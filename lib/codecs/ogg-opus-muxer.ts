@@ -12,7 +12,12 @@ export interface OggOpusMuxerOptions extends OggOpusMuxerCoreOptions {
    * is read, once, here; the end granule then comes from the packets (the last frame's padding
    * is not trimmed unless the encoder has `emitEnd`).
    */
-  encoder?: { readonly head: OpusHead } | undefined
+  encoder?:
+    | {
+        /** The encoder's OpusHead fields. */
+        readonly head: OpusHead
+      }
+    | undefined
   /** @deprecated Use `head.channels`. Overrides the head's field when given. */
   channels?: number | undefined
   /** @deprecated Use `head.inputSampleRate`. Overrides the head's field when given. */
