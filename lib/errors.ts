@@ -54,12 +54,22 @@ export interface AudioDelivered {
   durationMs?: number | undefined
 }
 
+/** Where a segmented synthesis failed (`pcm()` on long text, `streamText({ transport: 'sse' })`). */
+export interface SegmentInfo {
+  /** 0-based index of the request among the segments. */
+  index: number
+  /** The text of that request. */
+  text: string
+}
+
 /** Options shared by every error constructor. */
 export interface LightningStreamErrorOptions {
   /** The underlying error, kept as `error.cause`. */
   cause?: unknown
   /** Audio delivered before the failure. */
   delivered?: AudioDelivered | undefined
+  /** The segment whose request failed, for segmented synthesis. */
+  segment?: SegmentInfo | undefined
 }
 
 /**
@@ -76,19 +86,34 @@ export interface LightningStreamErrorOptions {
 export class LightningStreamError extends Error {
   /** Stable machine-readable code, one of {@link ERROR_CODES}, e.g. `ERR_API`, `ERR_STREAM_TRUNCATED`. */
   readonly code: ErrorCode
-  /** Audio delivered before the failure, when the error happened mid-stream. */
-  delivered: AudioDelivered | undefined
+  /**
+   * Audio delivered before the failure, when the error happened mid-stream. Set once: by the
+   * stage that built the error, or by the stream the caller reads ({@link PcmStream},
+   * {@link TextToSpeechStream}) when the error reaches it.
+   */
+  readonly delivered: AudioDelivered | undefined
+  /** The segment whose request failed, when the stream was segmented into several requests. */
+  declare readonly segment?: SegmentInfo | undefined
 
   constructor(message: string, code: ErrorCode, options: LightningStreamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
     this.delivered = options.delivered
+    if (options.segment !== undefined) (this as { segment?: SegmentInfo }).segment = options.segment
+  }
+
+  /**
+   * The class names from this error's class up to `LightningStreamError`: the brand `instanceof`
+   * checks. A getter on the prototype, keyed by a registered symbol, so a second copy of the
+   * package (ESM and CommonJS in one process) reads the same brand. @internal
+   */
+  get [kBrands](): string[] {
     const brands: string[] = []
-    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+    for (let c: unknown = this.constructor; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
       brands.push((c as { name: string }).name)
     }
-    Object.defineProperty(this, kBrands, { value: brands, enumerable: false })
+    return brands
   }
 
   /** Brand check so `instanceof` holds across duplicate copies of the package. */
@@ -319,4 +344,30 @@ export class AudioFormatError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_AUDIO_FORMAT', options)
   }
+}
+
+/**
+ * Adds the reading stream's context to an error at the one boundary that knows it: the stream the
+ * caller reads ({@link PcmStream}, {@link TextToSpeechStream}), when a failure reaches it after
+ * every byte received before it was handed downstream. No stage below calls this.
+ *
+ * - An error without `delivered` gets it, in place (it has not been seen by anyone yet); one
+ *   that has it (built by the stage that saw the failure) is returned as it is.
+ * - With `segment` (segmented synthesis), the error is copied: same class, code, message, fields
+ *   and `cause`, with this stream's totals across every segment and the failing segment. The
+ *   segment's own error, which says what *its* request delivered, is left as it was.
+ *
+ * Non-library errors (a `TypeError` from user code in the pipeline) are returned unchanged.
+ * @internal
+ */
+export function withStreamContext<E extends Error>(err: E, delivered: AudioDelivered, segment?: SegmentInfo): E {
+  if (!(err instanceof LightningStreamError)) return err
+  if (segment === undefined) {
+    if (err.delivered === undefined) (err as { delivered: AudioDelivered | undefined }).delivered = delivered
+    return err
+  }
+  // Same prototype and the same own properties with their attributes (message, stack and cause
+  // stay non-enumerable), then this stream's context.
+  const copy = Object.create(Object.getPrototypeOf(err) as object, Object.getOwnPropertyDescriptors(err)) as E
+  return Object.assign(copy, { delivered, segment })
 }

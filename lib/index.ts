@@ -12,23 +12,14 @@
  * ```
  * @module
  */
-export {
-  LightningClient,
-  DEFAULT_BASE_URL,
-  type LightningClientOptions,
-  type CallOptions,
-  type Timeouts,
-  type PcmReadable,
-  type SynthesizeResult,
-  type Voice,
-  type VoiceTags,
-  type QueueState,
-} from './client/client.js'
+export { LightningClient, type SynthesizeResult, type QueueState } from './client/client.js'
+export { DEFAULT_BASE_URL, type LightningClientOptions, type CallOptions, type Timeouts, type PcmOptions, type SegmentOptions } from './client/client-options.js'
+export type { Voice, VoiceTags } from './client/voices.js'
+export { PcmStream, type PcmStreamEvents, type PcmReadable } from './client/pcm-stream.js'
 export { TtsSource, type TtsResponseInfo } from './client/tts-source.js'
 export { TextToSpeechStream, PCM_HIGH_WATER, PCM_LOW_WATER, type TextToSpeechMetrics, type TextToSpeechStreamOptions } from './client/text-to-speech-stream.js'
-export type { StreamTextOptions, PcmOptions, SegmentOptions } from './client/stream-text.js'
+export type { StreamTextOptions } from './client/stream-text.js'
 export { resolveStreamTextRequest, type StreamTextRequest, type ResolvedStreamTextRequest, type WordTimestamp } from './client/ws-protocol.js'
-export type { SegmentInfo } from './client/segmented-source.js'
 export {
   createSentenceSegmenter,
   segmentText,
@@ -121,7 +112,8 @@ export {
   float32View,
 } from './audio/pcm-ops.js'
 export { convertPcm } from './audio/convert.js'
-export { instrument, stageMetrics, TtsTimeline, type StageMetrics, type TtsMetrics, type TtsTimings } from './metrics/metrics.js'
+export { instrument, stageMetrics, type StageMetrics } from './metrics/instrument.js'
+export { TtsTimeline, type TtsMetrics, type TtsTimings } from './metrics/timeline.js'
 export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
 export { OpusEncoderPool, OpusWorkerError, sharedOpusEncoderPool, type OpusEncoderPoolOptions, type OpusPoolQueue, type OpusPoolStats, type PooledOpusEngine } from './codecs/opus-pool.js'
 export {

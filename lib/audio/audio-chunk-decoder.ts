@@ -3,7 +3,7 @@ import { LightningStreamError } from '../errors.js'
 import type { SseEvent } from '../sse/core.js'
 import type { AudioFormat } from './format.js'
 import { createFrameDecoder, type FrameDecoder, type FrameDecoderOptions } from './frames.js'
-import type { TtsTimeline } from '../metrics/metrics.js'
+import type { TtsTimeline } from '../metrics/timeline.js'
 
 /** Options of {@link AudioChunkDecoder}. */
 export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
@@ -91,7 +91,7 @@ export class AudioChunkDecoder extends Transform {
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // Errors from upstream (a dropped socket, an abort) learn how much audio got through.
-    if (error instanceof LightningStreamError && error.delivered === undefined) error.delivered = this.#core.delivered()
+    if (error instanceof LightningStreamError && error.delivered === undefined) (error as { delivered: unknown }).delivered = this.#core.delivered()
     callback(error)
   }
 }

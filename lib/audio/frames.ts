@@ -251,7 +251,7 @@ export function createFrameDecoderWithHooks(options: FrameDecoderOptions = {}): 
       if (!done) {
         const cause = options.endedBy?.()
         if (cause) {
-          cause.delivered ??= delivered()
+          ;(cause as { delivered: unknown }).delivered ??= delivered()
           throw cause
         }
         throw new StreamTruncatedError(delivered())

@@ -12,7 +12,8 @@ import { WavEncoder } from '../audio/wav-encoder.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus.js'
 import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
-import type { LightningClient, PcmReadable } from '../client/client.js'
+import type { LightningClient } from '../client/client.js'
+import type { PcmReadable } from '../client/pcm-stream.js'
 import type { TtsRequest } from '../client/request.js'
 
 /** Response formats of {@link sendAudio}. */
