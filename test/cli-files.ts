@@ -13,7 +13,7 @@ import { ffmpeg, ffmpegBin, ffprobe } from './fixtures/ffmpeg.js'
 import { decodeOggOpus } from './fixtures/ogg-opus.js'
 
 const root = new URL('..', import.meta.url).pathname
-const bin = join(root, 'dist/esm/cli/main.js')
+const bin = join(root, 'dist/esm/cli/bin.js')
 const env = { ...process.env, SMALLEST_API_KEY: '', FFMPEG_PATH: ffmpegBin() }
 const fresh = () => mkdtempSync(join(tmpdir(), 'ls-cli-files-'))
 const run = (cwd: string, args: string[], extraEnv: Record<string, string> = {}) =>

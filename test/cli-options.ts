@@ -11,7 +11,7 @@ import { renderTone } from '../lib/emulator/index.js'
 import { ffmpegBin } from './fixtures/ffmpeg.js'
 
 const root = new URL('..', import.meta.url).pathname
-const bin = join(root, 'dist/esm/cli/main.js')
+const bin = join(root, 'dist/esm/cli/bin.js')
 const env = { ...process.env, SMALLEST_API_KEY: '', FFMPEG_PATH: ffmpegBin() }
 const fresh = () => mkdtempSync(join(tmpdir(), 'ls-cli-options-'))
 const run = (cwd: string, args: string[]) => spawnSync(process.execPath, [bin, ...args], { env, input: '', cwd, timeout: 60_000 })

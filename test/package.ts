@@ -61,7 +61,7 @@ for (const dep of [...Object.keys(pkgJson.dependencies), '@types/node', 'undici-
   symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep))
 }
 mkdirSync(join(project, 'node_modules', '.bin'))
-symlinkSync('../lightning-stream/dist/esm/cli/main.js', join(project, 'node_modules', '.bin', 'lightning-stream'))
+symlinkSync('../lightning-stream/dist/esm/cli/bin.js', join(project, 'node_modules', '.bin', 'lightning-stream'))
 writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, dependencies: { 'lightning-stream': pkg.version } }))
 
 t.test('package.json: repository, homepage and bugs (the README\'s relative links resolve on npm)', async (t) => {
@@ -102,7 +102,7 @@ t.test('installed without espeak-ng, `npx lightning-stream say` uses the tone en
   t.equal(hints.length, 1, 'the hint, once')
   t.match(r.stderr, /using the built-in emulator \(tone engine\)/)
   t.equal(readFileSync(join(project, 'hello.wav')).toString('latin1', 0, 4), 'RIFF')
-  const quiet = spawnSync(process.execPath, [join(installed, 'dist/esm/cli/main.js'), 'say', 'Quiet.', '-o', 'q.wav', '-q'], { cwd: project, env: { ...process.env, SMALLEST_API_KEY: '' }, encoding: 'utf8', timeout: 60_000 })
+  const quiet = spawnSync(process.execPath, [join(installed, 'dist/esm/cli/bin.js'), 'say', 'Quiet.', '-o', 'q.wav', '-q'], { cwd: project, env: { ...process.env, SMALLEST_API_KEY: '' }, encoding: 'utf8', timeout: 60_000 })
   t.equal(quiet.stderr, '', '-q silences it')
 })
 
