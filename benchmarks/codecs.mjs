@@ -7,7 +7,9 @@
 import { spawn } from 'node:child_process'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createOpusEngine, ffmpegArgs, OggOpusMuxer, opusEngineReport, OpusEncoder } from '../dist/esm/index.js'
+import { OggOpusMuxer, opusEngineReport, OpusEncoder } from '../dist/esm/index.js'
+import { ffmpegArgs } from '../dist/esm/codecs/ffmpeg.js'
+import { createOpusEngine } from '../dist/esm/codecs/opus-engines.js'
 import { chunks, interleaveAsync, machine, QUICK, speechLike } from './lib.mjs'
 
 const SECONDS = QUICK ? 2 : 10

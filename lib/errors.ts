@@ -10,6 +10,9 @@
  *
  * @module
  */
+// Types only, for the {@link} references in the docs (erased at build time: no import cycle at run time).
+import type { PcmStream } from './client/pcm-stream.js'
+import type { TextToSpeechStream } from './client/text-to-speech-stream.js'
 
 const kBrands = Symbol.for('lightning-stream.error')
 
@@ -62,7 +65,10 @@ export interface SegmentInfo {
   text: string
 }
 
-/** Options shared by every error constructor. */
+/**
+ * Options shared by every error constructor.
+ * @inline
+ */
 export interface LightningStreamErrorOptions {
   /** The underlying error, kept as `error.cause`. */
   cause?: unknown
@@ -250,7 +256,10 @@ export class ConnectionError extends LightningStreamError {
   }
 }
 
-/** Which phase of a request ran out of time. */
+/**
+ * Which phase of a request ran out of time.
+ * @inline
+ */
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 
 /** A per-phase timeout expired. */
@@ -290,7 +299,10 @@ export class SseParseError extends LightningStreamError {
   }
 }
 
-/** Why a frame was rejected. */
+/**
+ * Why a frame was rejected.
+ * @inline
+ */
 export type FrameErrorCode = 'ERR_FRAME_INVALID_JSON' | 'ERR_FRAME_INVALID_BASE64' | 'ERR_FRAME_INVALID'
 
 /** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). */

@@ -29,31 +29,50 @@ export type { TtsRequest } from './client/request.js'
 export type { StreamTextRequest, WordTimestamp } from './client/ws-protocol.js'
 export type { RetryOptions, RetryInfo } from './client/retry.js'
 export type { Voice, VoiceTags } from './client/voices.js'
-export type { TtsMetrics } from './metrics/timeline.js'
+export type { TtsMetrics, TtsTimeline } from './metrics/timeline.js'
 
 // The stages, in the order of the flow.
-export { SseParser } from './sse/sse-parser.js'
-export { AudioChunkDecoder } from './audio/audio-chunk-decoder.js'
-export { G711Decoder, ChannelMixer, PcmFramer, HalfbandUpsampler } from './audio/pcm-stages.js'
-export { Resampler } from './audio/resampler.js'
-export { WavEncoder, writeWavFile } from './audio/wav-encoder.js'
-export { OpusEncoder } from './codecs/opus-encoder.js'
-export { OpusEncoderPool, OpusWorkerError } from './codecs/opus-pool.js'
-export { opusEngineReport, OpusEngineMissingError } from './codecs/opus-engines.js'
-export { OggOpusMuxer } from './codecs/ogg-opus.js'
-export { FfmpegTranscoder, FfmpegError } from './codecs/ffmpeg.js'
-export { Pacer } from './sinks/pacer.js'
+export { SseParser, type SseParserOptions } from './sse/sse-parser.js'
+export { AudioChunkDecoder, type AudioChunkDecoderOptions } from './audio/audio-chunk-decoder.js'
+export {
+  G711Decoder,
+  ChannelMixer,
+  PcmFramer,
+  HalfbandUpsampler,
+  type G711DecoderOptions,
+  type ChannelMixerStreamOptions,
+  type PcmFramerOptions,
+  type HalfbandUpsamplerStreamOptions,
+  type StageStreamOptions,
+} from './audio/pcm-stages.js'
+export { Resampler, type ResamplerStreamOptions } from './audio/resampler.js'
+export type { ResamplerQuality } from './audio/resample-core.js'
+export { WavEncoder, writeWavFile, type WavEncoderOptions, type WriteWavFileOptions, type WavFileResult } from './audio/wav-encoder.js'
+export { OpusEncoder, type OpusEncoderOptions } from './codecs/opus-encoder.js'
+export { OpusEncoderPool, OpusWorkerError, type OpusEncoderPoolOptions, type OpusPoolStats, type OpusPoolQueue, type PooledOpusEngine } from './codecs/opus-pool.js'
+export {
+  opusEngineReport,
+  OpusEngineMissingError,
+  OPUS_ENGINES,
+  type OpusEngineName,
+  type OpusApplication,
+  type OpusEngine,
+  type OpusEngineSettings,
+} from './codecs/opus-engines.js'
+export { OggOpusMuxer, type OggOpusMuxerOptions } from './codecs/ogg-opus.js'
+export { FfmpegTranscoder, FfmpegError, type FfmpegOutput, type FfmpegTranscoderOptions, type FfmpegExit, type FfmpegContainerInput } from './codecs/ffmpeg.js'
+export { Pacer, type PacerOptions, type PacerMetrics } from './sinks/pacer.js'
 export { convertPcm } from './audio/convert.js'
 export { instrument, stageMetrics, type StageMetrics } from './metrics/instrument.js'
 
 // The sinks: they take PCM with a format.
-export { createDiscordStream, type DiscordStream, type DiscordStreamOptions } from './sinks/discord.js'
-export { sendAudio, type SendAudioOptions } from './sinks/http.js'
+export { createDiscordStream, type DiscordStream, type DiscordStreamOptions, type DiscordMode } from './sinks/discord.js'
+export { sendAudio, type SendAudioOptions, type HttpAudioFormat } from './sinks/http.js'
 export { WrtcAudioSink, LiveKitAudioSink, type WrtcAudioSinkOptions, type LiveKitAudioSinkOptions } from './sinks/rtc.js'
 export { PlayedWords, playheadOf, type PlayedWordsOptions } from './sinks/played-words.js'
 
 // Formats.
-export type { PcmFormat, AudioFormat } from './audio/format.js'
+export type { PcmFormat, AudioFormat, PcmEncoding } from './audio/format.js'
 
 // Errors.
 export {
@@ -75,6 +94,8 @@ export {
   type ErrorCode,
   type AudioDelivered,
   type SegmentInfo,
+  type RequestIssue,
+  type ResponseIds,
 } from './errors.js'
 
 export { VERSION } from './version.js'

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseWavHeader } from '../lib/index.js'
+import { parseWavHeader } from '../lib/core.js'
 import { renderTone } from '../lib/emulator/index.js'
 import { ffmpegBin } from './fixtures/ffmpeg.js'
 

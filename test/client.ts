@@ -3,15 +3,7 @@ import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { inspect } from 'node:util'
-import {
-  AbortError,
-  ApiError,
-  LightningClient,
-  LightningStreamError,
-  StreamTruncatedError,
-  TimeoutError,
-  type TtsRequest,
-} from '../lib/index.js'
+import { AbortError, ApiError, LightningClient, LightningStreamError, StreamTruncatedError, TimeoutError, type TtsRequest } from '../lib/index.js'
 import { renderTone, startEmulator, toneSamples, type EmulatorOptions } from '../lib/emulator/index.js'
 import { collectBytes, errorOf, until } from './fixtures/helpers.js'
 
@@ -72,7 +64,7 @@ t.test('stream() gives the raw SSE bytes; ulaw via synthesize()', async (t) => {
   for (const law of ['ulaw', 'alaw'] as const) {
     const pcm = client.pcm({ ...req, output_format: law, sample_rate: 8000 })
     t.same(pcm.format, { sampleRate: 8000, channels: 1, encoding: 's16le' })
-    const { decodeG711, encodeG711 } = await import('../lib/index.js')
+    const { decodeG711, encodeG711 } = await import('../lib/core.js')
     const want = decodeG711(encodeG711(expected({ ...req, sample_rate: 8000 }), law), law)
     t.ok((await collectBytes(pcm)).equals(want), `pcm() decodes ${law} to s16le`)
     t.equal(pcm.delivered.bytes, want.length / 2, 'delivered counts the G.711 bytes decoded')

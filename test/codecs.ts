@@ -7,17 +7,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import {
-  FfmpegTranscoder,
-  OggOpusMuxer,
-  oggCrc32,
-  OpusEncoder,
-  opusEngineReport,
-  opusPacketSamples,
-  type FfmpegOutput,
-  type OpusEngineName,
-  type PcmFormat,
-} from '../lib/index.js'
+import { FfmpegTranscoder, OggOpusMuxer, OpusEncoder, opusEngineReport, type FfmpegOutput, type OpusEngineName, type PcmFormat } from '../lib/index.js'
+import { oggCrc32, opusPacketSamples } from '../lib/core.js'
 import { collectBytes, errorOf, splitEvery } from './fixtures/helpers.js'
 import { ffmpeg, ffprobe } from './fixtures/ffmpeg.js'
 import { ffmpegForLibrary } from './fixtures/tools.js'

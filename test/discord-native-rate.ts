@@ -5,7 +5,8 @@ import t from 'tap'
 import { createRequire } from 'node:module'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createDiscordStream, createResamplerCore, LightningClient, type PcmReadable } from '../lib/index.js'
+import { createDiscordStream, LightningClient, type PcmReadable } from '../lib/index.js'
+import { createResamplerCore } from '../lib/core.js'
 import { renderTone, startEmulator, toneSamples } from '../lib/emulator/index.js'
 
 const require = createRequire(import.meta.url)

@@ -1,16 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  AudioChunkDecoder,
-  createFrameDecoder,
-  decodeBase64Strict,
-  encodeG711,
-  FrameError,
-  ServerStreamError,
-  StreamTruncatedError,
-  wavHeader,
-  type SseEvent,
-} from '../lib/index.js'
+import { AudioChunkDecoder, FrameError, ServerStreamError, StreamTruncatedError } from '../lib/index.js'
+import { createFrameDecoder, decodeBase64Strict, encodeG711, wavHeader, type SseEvent } from '../lib/core.js'
 import { runStage, splitAt } from './fixtures/helpers.js'
 
 const ev = (data: string, event = 'audio'): SseEvent => ({ event, data, id: undefined })

@@ -3,7 +3,8 @@
 // misaligned or wrong audio. CI runs FUZZ_RUNS (default 2 000) cases; `npm run fuzz` runs 100 000.
 import t from 'tap'
 import fc from 'fast-check'
-import { createFrameDecoder, createSseDecoder, createSsePcmDecoder, LightningStreamError } from '../lib/index.js'
+import { LightningStreamError } from '../lib/index.js'
+import { createFrameDecoder, createSseDecoder, createSsePcmDecoder } from '../lib/core.js'
 import { splitAt } from './fixtures/helpers.js'
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2000)

@@ -3,7 +3,8 @@
 // passband gain), exact length, identical output at every chunking, equal channels.
 import t from 'tap'
 import fc from 'fast-check'
-import { createHalfbandUpsampler, HalfbandUpsampler } from '../lib/index.js'
+import { HalfbandUpsampler } from '../lib/index.js'
+import { createHalfbandUpsampler } from '../lib/core.js'
 import { halfbandCoefficients } from '../lib/audio/halfband.core.js'
 import { decode, encode, sine, sineFit } from './fixtures/signal.js'
 import { chunkSizes, runStage, splitAt, splitEvery } from './fixtures/helpers.js'

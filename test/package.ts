@@ -40,10 +40,10 @@ t.test('the built package loads by name from CommonJS and ESM, with the emulator
   t.same(JSON.parse(cjs), { client: 'function', bytes: 8640, err: 'ERR_ABORTED' })
   const esm = execFileSync(
     process.execPath,
-    ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; console.log(typeof SseParser, typeof startEmulator)`],
+    ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; import { createSseDecoder } from 'lightning-stream/core'; console.log(typeof SseParser, typeof startEmulator, typeof createSseDecoder)`],
     { cwd: root, encoding: 'utf8' },
   )
-  t.equal(esm.trim(), 'function function')
+  t.equal(esm.trim(), 'function function function')
 })
 
 // What `npm pack` ships, installed by hand into a scratch project (no registry: the dependencies are
@@ -111,9 +111,11 @@ t.test('types resolve under moduleResolution node10 (typesVersions), node16 and 
     join(project, 'index.ts'),
     `import { LightningClient, type PcmFormat } from 'lightning-stream'
 import { startEmulator, type Emulator } from 'lightning-stream/emulator'
+import { createSsePcmDecoder } from 'lightning-stream/core'
 const format: PcmFormat = { sampleRate: 24000, channels: 1, encoding: 's16le' }
 const started: Promise<Emulator> = startEmulator({ realtimeFactor: 2 })
 void started.then((emu) => new LightningClient({ baseUrl: emu.url }).pcm({ text: 'hi', voice_id: 'magnus' }).format.sampleRate === format.sampleRate)
+void createSsePcmDecoder({ sampleRate: 24000 }).format
 `,
   )
   const tsc = join(root, 'node_modules/typescript/bin/tsc')

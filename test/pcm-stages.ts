@@ -4,22 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import {
-  ALAW_TO_LINEAR,
-  ChannelMixer,
-  convertPcm,
-  createChannelMixer,
-  createFramer,
-  encodeG711,
-  G711Decoder,
-  PcmFramer,
-  ULAW_TO_LINEAR,
-  WavEncoder,
-  wavHeader,
-  parseWavHeader,
-  writeWavFile,
-  type PcmFormat,
-} from '../lib/index.js'
+import { ChannelMixer, convertPcm, G711Decoder, PcmFramer, WavEncoder, writeWavFile, type PcmFormat } from '../lib/index.js'
+import { ALAW_TO_LINEAR, createChannelMixer, createFramer, encodeG711, ULAW_TO_LINEAR, wavHeader, parseWavHeader } from '../lib/core.js'
 import { chunkSizes, runStage, splitAt, splitEvery } from './fixtures/helpers.js'
 import { ffmpeg, ffprobe } from './fixtures/ffmpeg.js'
 import { encode, sine } from './fixtures/signal.js'

@@ -1,6 +1,8 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { createResamplerCore, designFilterBank, Resampler, type ResamplerQuality } from '../lib/index.js'
+import { Resampler, type ResamplerQuality } from '../lib/index.js'
+import { createResamplerCore } from '../lib/core.js'
+import { designFilterBank } from '../lib/audio/resample-core.js'
 import { decode, encode, powerDb, sine, sineFit } from './fixtures/signal.js'
 import { runStage, splitAt } from './fixtures/helpers.js'
 

@@ -3,7 +3,7 @@
 // "ï»¿data:x" has the field name "ï»¿data", which the spec ignores: no event, whole or split.
 import t from 'tap'
 import fc from 'fast-check'
-import { createSseDecoder, type SseEvent } from '../lib/index.js'
+import { createSseDecoder, type SseEvent } from '../lib/core.js'
 import { chunkSizes, splitAt, splitEvery } from './fixtures/helpers.js'
 
 function parse(chunks: Buffer[]): SseEvent[] {

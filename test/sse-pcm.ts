@@ -5,14 +5,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { inspect, isDeepStrictEqual } from 'node:util'
-import {
-  createFrameDecoder,
-  createSseDecoder,
-  createSsePcmDecoder,
-  LightningStreamError,
-  wavHeader,
-  type OutputFormat,
-} from '../lib/index.js'
+import { LightningStreamError } from '../lib/index.js'
+import { createFrameDecoder, createSseDecoder, createSsePcmDecoder, wavHeader, type OutputFormat } from '../lib/core.js'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../lib/emulator/index.js'
 import { chunkSizes, splitAt, splitEvery } from './fixtures/helpers.js'
 

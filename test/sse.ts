@@ -1,6 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { createSseDecoder, SseParser, SseParseError, type SseEvent } from '../lib/index.js'
+import { SseParser, SseParseError } from '../lib/index.js'
+import { createSseDecoder, type SseEvent } from '../lib/core.js'
 import { chunkSizes, runStage, splitAt, splitEvery } from './fixtures/helpers.js'
 
 const decodeAll = (chunks: Buffer[], maxEventSize?: number): SseEvent[] => {

@@ -28,7 +28,14 @@ export interface TextToSpeechStreamEvents extends Omit<PcmStreamEvents, 'metrics
   /** A word of the audio (WebSocket with `word_timestamps`). */
   word: [word: WordTimestamp]
   /** A socket lost between utterances was reopened (WebSocket). */
-  reconnect: [info: { reconnects: number; offsetSeconds: number }]
+  reconnect: [
+    info: {
+      /** Reconnections so far on this stream. */
+      reconnects: number
+      /** Where the new socket resumes, in seconds of audio already delivered. */
+      offsetSeconds: number
+    },
+  ]
   /** The stream closed: its timeline and totals. */
   metrics: [metrics: TextToSpeechMetrics]
   /** The writable side finished (every text fragment was taken). */
@@ -57,7 +64,7 @@ export interface TextToSpeechMetrics extends TtsMetrics {
 export interface TextToSpeechStreamOptions {
   /** Aborts: closes the socket at once (barge-in). */
   signal?: AbortSignal | undefined
-  /** PCM held before the network is paused, bytes. @defaultValue {@link PCM_HIGH_WATER} (64 KiB) */
+  /** PCM held before the network is paused, bytes. @defaultValue 65536 (64 KiB) */
   highWaterMark?: number | undefined
 }
 
@@ -76,7 +83,7 @@ export type TransportFactory = (hooks: TransportHooks) => SynthesisTransport
  *
  * **Readable side** (bytes): PCM in {@link format} (s16le mono at the request's `sample_rate`,
  * 24000 by default), sample-aligned. It ends after the server's `complete`, once every byte was
- * read. A slow reader pauses the socket: at most {@link PCM_HIGH_WATER} bytes are held here (plus
+ * read. A slow reader pauses the socket: at most `highWaterMark` (64 KiB unless set) bytes are held here (plus
  * one socket read), and the server is slowed by TCP flow control. The readable side hands out one
  * chunk per read (`highWaterMark` 0), so on a failure every byte that arrived is read first, and
  * after `destroy()` at most the chunk already handed out reaches the sink.

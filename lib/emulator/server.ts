@@ -84,24 +84,6 @@ export interface Emulator {
   close(): Promise<void>
 }
 
-/** A running emulator. */
-export interface Emulator {
-  /** Base URL to give `LightningClient` as `baseUrl`, e.g. `http://127.0.0.1:40123`. */
-  readonly url: string
-  /** The port it listens on. */
-  readonly port: number
-  /** Live counters. */
-  readonly stats: EmulatorStats
-  /**
-   * Emits `'request-closed'` with `{ at, completed }` (`at` from `performance.now()`) when a
-   * synthesis request's connection closes, for measuring abort latency (WebSocket sessions add
-   * `route: 'websocket'`), and `'ws-message'` with each parsed WebSocket client message.
-   */
-  readonly events: EventEmitter
-  /** Stops listening and closes every open connection. Idempotent. */
-  close(): Promise<void>
-}
-
 const RETIRED_410 = ['/waves/v1/lightning-v2/', '/waves/v1/lightning-large', '/waves/v1/prof-voice-cloning']
 
 /** The bearer token of a request, or undefined. */

@@ -17,10 +17,16 @@ import { EventEmitter } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import type { WordTimestamp } from '../client/ws-protocol.js'
 
-/** Milliseconds of the stream's audio played so far. */
+/**
+ * Milliseconds of the stream's audio played so far.
+ * @inline
+ */
 export type Playhead = () => number
 
-/** The frame counts of a paced sink (`PacerMetrics`). */
+/**
+ * The frame counts of a paced sink (`PacerMetrics`).
+ * @inline
+ */
 export interface PacedFrameCounts {
   /** Frames sent, audio and silence. */
   framesOut: number
@@ -28,13 +34,19 @@ export interface PacedFrameCounts {
   silenceFrames: number
 }
 
-/** A paced sink: `WrtcAudioSink` (10 ms frames). */
+/**
+ * A paced sink: `WrtcAudioSink` (10 ms frames).
+ * @inline
+ */
 export interface PacedSinkLike {
   /** Its frame counts. */
   readonly metrics: PacedFrameCounts
 }
 
-/** What `createDiscordStream()` returns: frame counts and the pacer's frame length. */
+/**
+ * What `createDiscordStream()` returns: frame counts and the pacer's frame length.
+ * @inline
+ */
 export interface PacedStreamLike extends PacedSinkLike {
   /** The pacer, for its frame length. */
   readonly pacer: {
@@ -43,13 +55,19 @@ export interface PacedStreamLike extends PacedSinkLike {
   }
 }
 
-/** A capturing sink: `LiveKitAudioSink`. */
+/**
+ * A capturing sink: `LiveKitAudioSink`.
+ * @inline
+ */
 export interface CapturingSinkLike {
   /** Frames handed to the source so far. */
   readonly framesCaptured: number
 }
 
-/** A sink that {@link playheadOf} can read. */
+/**
+ * A sink that {@link playheadOf} can read.
+ * @inline
+ */
 export type PlayheadSink = PacedSinkLike | PacedStreamLike | CapturingSinkLike
 
 /** Options of {@link PlayedWords}. */

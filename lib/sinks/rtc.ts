@@ -9,7 +9,10 @@ import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 import { Pacer, type PacerMetrics } from './pacer.js'
 
-/** The part of `@roamhq/wrtc`'s `nonstandard.RTCAudioSource` this sink uses. */
+/**
+ * The part of `@roamhq/wrtc`'s `nonstandard.RTCAudioSource` this sink uses.
+ * @inline
+ */
 export interface RtcAudioSourceLike {
   /** Takes exactly 10 ms of 16-bit samples per call. */
   onData(data: { samples: Int16Array; sampleRate: number; bitsPerSample?: number; channelCount?: number; numberOfFrames?: number }): void
@@ -107,7 +110,10 @@ export class WrtcAudioSink extends PacedSink {
   }
 }
 
-/** The parts of `@livekit/rtc-node`'s `AudioSource` this sink uses. */
+/**
+ * The parts of `@livekit/rtc-node`'s `AudioSource` this sink uses.
+ * @inline
+ */
 export interface LiveKitAudioSourceLike {
   /** The source's sample rate; frames must match it. */
   readonly sampleRate: number
