@@ -32,7 +32,7 @@ export { createResamplerCore, type ResamplerCore, type ResamplerOptions } from '
 export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerOptions } from './audio/halfband.core.js'
 
 // Formats and containers.
-export { assertPcmFormat, isPcmFormat, bytesPerFrame, bytesPerSample, describeFormat, durationMs, type PcmEncoding, type CodedEncoding } from './audio/format.js'
+export { assertPcmFormat, isPcmFormat, bytesPerFrame, bytesPerSample, describeFormat, durationMs, type CodedEncoding } from './audio/format.js'
 export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'
 export { oggCrc32, opusPacketSamples } from './codecs/ogg-opus.js'
 

@@ -20,6 +20,7 @@ const kBrands = Symbol.for('lightning-stream.error')
  * Every `code` a lightning-stream error can carry, documented in the README's error table and
  * in `docs/errors-and-retries.md`. {@link ErrorCode} is the union of these strings, so a
  * `switch (err.code)` is checked by TypeScript.
+ * @category Errors
  */
 export const ERROR_CODES = [
   'ERR_INVALID_REQUEST',
@@ -44,10 +45,10 @@ export const ERROR_CODES = [
   'ERR_ESPEAK_FAILED',
 ] as const
 
-/** The documented error codes: switch on these. */
+/** The documented error codes: switch on these. @category Errors */
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
-/** How much audio had been handed downstream when an error happened. */
+/** How much audio had been handed downstream when an error happened. @category Errors */
 export interface AudioDelivered {
   /** Audio-bearing SSE frames decoded. */
   frames: number
@@ -57,7 +58,7 @@ export interface AudioDelivered {
   durationMs?: number | undefined
 }
 
-/** Where a segmented synthesis failed (`pcm()` on long text, `streamText({ transport: 'sse' })`). */
+/** Where a segmented synthesis failed (`pcm()` on long text, `streamText({ transport: 'sse' })`). @category Errors */
 export interface SegmentInfo {
   /** 0-based index of the request among the segments. */
   index: number
@@ -88,6 +89,7 @@ export interface LightningStreamErrorOptions {
  *   if (err instanceof LightningStreamError && err.code === 'ERR_API') console.error(err.status)
  * }
  * ```
+ * @category Errors
  */
 export class LightningStreamError extends Error {
   /** Stable machine-readable code, one of {@link ERROR_CODES}, e.g. `ERR_API`, `ERR_STREAM_TRUNCATED`. */
@@ -137,7 +139,7 @@ export class LightningStreamError extends Error {
   }
 }
 
-/** One problem found in a request body, shaped like the vendor's zod issues. */
+/** One problem found in a request body, shaped like the vendor's zod issues. @category Errors */
 export interface RequestIssue {
   /** The field path, e.g. `['speed']`. */
   path: (string | number)[]
@@ -147,7 +149,7 @@ export interface RequestIssue {
   message: string
 }
 
-/** A request field is missing or invalid. Raised before any byte is sent. */
+/** A request field is missing or invalid. Raised before any byte is sent. @category Errors */
 export class InvalidRequestError extends LightningStreamError {
   /** The first offending field (dotted path). */
   readonly field: string
@@ -169,6 +171,7 @@ export class InvalidRequestError extends LightningStreamError {
  * `frameMs` of 25, an unknown resampler `quality`). Raised when the object is constructed or the
  * call is made, before any byte is sent or any audio flows. A `format` a stage cannot take is
  * an {@link AudioFormatError} instead.
+ * @category Errors
  */
 export class InvalidOptionError extends LightningStreamError {
   /** The option's name. */
@@ -179,7 +182,7 @@ export class InvalidOptionError extends LightningStreamError {
   }
 }
 
-/** No API key was given for a host that needs one. Raised before any byte is sent. */
+/** No API key was given for a host that needs one. Raised before any byte is sent. @category Errors */
 export class MissingApiKeyError extends InvalidOptionError {
   constructor() {
     super(
@@ -190,7 +193,7 @@ export class MissingApiKeyError extends InvalidOptionError {
   }
 }
 
-/** Response identifiers the vendor returns with every answer; support tickets quote `requestId`. */
+/** Response identifiers the vendor returns with every answer; support tickets quote `requestId`. @category Errors */
 export interface ResponseIds {
   /** `X-Request-Id`: the server's id for this request. */
   requestId: string | undefined
@@ -202,7 +205,7 @@ export interface ResponseIds {
   externalSessionId: string | undefined
 }
 
-/** The server answered with a non-2xx HTTP status. */
+/** The server answered with a non-2xx HTTP status. @category Errors */
 export class ApiError extends LightningStreamError implements ResponseIds {
   /** HTTP status code. */
   readonly status: number
@@ -249,7 +252,7 @@ const API_STATUS_HINTS: Record<number, string> = {
   429: 'too many requests (concurrency or rate limit)',
 }
 
-/** The connection failed (refused, reset, DNS, TLS) or dropped mid-stream. */
+/** The connection failed (refused, reset, DNS, TLS) or dropped mid-stream. @category Errors */
 export class ConnectionError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_CONNECTION', options)
@@ -262,7 +265,7 @@ export class ConnectionError extends LightningStreamError {
  */
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 
-/** A per-phase timeout expired. */
+/** A per-phase timeout expired. @category Errors */
 export class TimeoutError extends LightningStreamError {
   /** The phase that ran out of time. */
   readonly phase: TimeoutPhase
@@ -275,7 +278,7 @@ export class TimeoutError extends LightningStreamError {
   }
 }
 
-/** The caller aborted (an `AbortSignal` fired, or the stream was destroyed before it ended). */
+/** The caller aborted (an `AbortSignal` fired, or the stream was destroyed before it ended). @category Errors */
 export class AbortError extends LightningStreamError {
   constructor(message = 'The operation was aborted', options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_ABORTED', options)
@@ -285,6 +288,7 @@ export class AbortError extends LightningStreamError {
 /**
  * A response does not follow the vendor's protocol where no more specific error applies: e.g. a
  * voices body that is not JSON or has no `voices` array. Not retried (the server answered).
+ * @category Errors
  */
 export class ProtocolError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
@@ -292,7 +296,7 @@ export class ProtocolError extends LightningStreamError {
   }
 }
 
-/** The SSE byte stream cannot be parsed (e.g. an event larger than `maxEventSize`). */
+/** The SSE byte stream cannot be parsed (e.g. an event larger than `maxEventSize`). @category Errors */
 export class SseParseError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_SSE_PARSE', options)
@@ -305,7 +309,7 @@ export class SseParseError extends LightningStreamError {
  */
 export type FrameErrorCode = 'ERR_FRAME_INVALID_JSON' | 'ERR_FRAME_INVALID_BASE64' | 'ERR_FRAME_INVALID'
 
-/** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). */
+/** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). @category Errors */
 export class FrameError extends LightningStreamError {
   /** 0-based index of the offending SSE event. */
   readonly frameIndex: number
@@ -316,7 +320,7 @@ export class FrameError extends LightningStreamError {
   }
 }
 
-/** The server sent an error frame in the middle of the SSE stream. */
+/** The server sent an error frame in the middle of the SSE stream. @category Errors */
 export class ServerStreamError extends LightningStreamError {
   /** 0-based index of the error frame among the SSE events. */
   readonly frameIndex: number
@@ -339,7 +343,7 @@ export class ServerStreamError extends LightningStreamError {
   }
 }
 
-/** The stream ended before the `done: true` terminator frame: the audio is incomplete. */
+/** The stream ended before the `done: true` terminator frame: the audio is incomplete. @category Errors */
 export class StreamTruncatedError extends LightningStreamError {
   constructor(delivered: AudioDelivered) {
     const ms = delivered.durationMs === undefined ? '' : ` (${delivered.durationMs.toFixed(0)} ms)`
@@ -351,7 +355,7 @@ export class StreamTruncatedError extends LightningStreamError {
   }
 }
 
-/** Audio does not match the format a stage was told to expect (odd sample tail, wrong rate, …). */
+/** Audio does not match the format a stage was told to expect (odd sample tail, wrong rate, …). @category Errors */
 export class AudioFormatError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_AUDIO_FORMAT', options)

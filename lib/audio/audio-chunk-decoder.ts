@@ -5,7 +5,7 @@ import type { AudioFormat } from './format.js'
 import { createFrameDecoder, type FrameDecoder, type FrameDecoderOptions } from './frames.js'
 import type { TtsTimeline } from '../metrics/timeline.js'
 
-/** Options of {@link AudioChunkDecoder}. */
+/** Options of {@link AudioChunkDecoder}. @category Stages */
 export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
   /** Records `firstAudioEvent` and `firstPcmByte` on this timeline. */
   timeline?: TtsTimeline | undefined
@@ -33,6 +33,7 @@ export interface AudioChunkDecoderOptions extends FrameDecoderOptions {
  * await pipeline(client.stream(req), new SseParser(), new AudioChunkDecoder({ sampleRate: 24000 }),
  *   createWriteStream('out.pcm'))
  * ```
+ * @category Stages
  */
 export class AudioChunkDecoder extends Transform {
   readonly #core: FrameDecoder

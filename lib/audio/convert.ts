@@ -17,6 +17,7 @@ import { Resampler } from './resampler.js'
  * const target = { sampleRate: 48000, channels: 2, encoding: 's16le' } as const
  * await pipeline(pcm, ...convertPcm(pcm.format, target), new WavEncoder({ format: target }), file)
  * ```
+ * @category Stages
  */
 export function convertPcm(from: PcmFormat, to: PcmFormat, quality: ResamplerQuality = 'balanced'): Transform[] {
   assertPcmFormat(from, 'convertPcm from')

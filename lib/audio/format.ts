@@ -19,10 +19,13 @@ export function assertLittleEndianHost(): void {
   if (!LITTLE_ENDIAN) throw new AudioFormatError('lightning-stream PCM stages need a little-endian host')
 }
 
-/** Sample encodings of uncompressed PCM. Both are little-endian and interleaved. */
+/**
+ * Sample encodings of uncompressed PCM. Both are little-endian and interleaved.
+ * @category Formats
+ */
 export type PcmEncoding = 's16le' | 'f32le'
 
-/** The format of an uncompressed PCM byte stream. */
+/** The format of an uncompressed PCM byte stream. @category Formats */
 export interface PcmFormat {
   /** Samples per second per channel, e.g. 24000. */
   sampleRate: number
@@ -32,10 +35,10 @@ export interface PcmFormat {
   encoding: PcmEncoding
 }
 
-/** Encodings of byte streams that are audio but not (yet) PCM: G.711 and MP3. */
+/** Encodings of byte streams that are audio but not (yet) PCM: G.711 and MP3. @category Formats */
 export type CodedEncoding = 'ulaw' | 'alaw' | 'mp3'
 
-/** The format of any audio byte stream a stage may emit: PCM, G.711 or MP3. */
+/** The format of any audio byte stream a stage may emit: PCM, G.711 or MP3. @category Formats */
 export interface AudioFormat {
   /** Samples per second per channel. */
   sampleRate: number
@@ -45,7 +48,7 @@ export interface AudioFormat {
   encoding: PcmEncoding | CodedEncoding
 }
 
-/** Bytes per sample of one channel. */
+/** Bytes per sample of one channel. @category Formats */
 export function bytesPerSample(encoding: PcmEncoding | CodedEncoding): number {
   switch (encoding) {
     case 's16le':
@@ -60,18 +63,18 @@ export function bytesPerSample(encoding: PcmEncoding | CodedEncoding): number {
   }
 }
 
-/** Bytes of one sample frame (one sample of every channel). */
+/** Bytes of one sample frame (one sample of every channel). @category Formats */
 export function bytesPerFrame(format: AudioFormat): number {
   return bytesPerSample(format.encoding) * format.channels
 }
 
-/** Milliseconds of audio held by `bytes` bytes of `format` (undefined for mp3). */
+/** Milliseconds of audio held by `bytes` bytes of `format` (undefined for mp3). @category Formats */
 export function durationMs(format: AudioFormat, bytes: number): number | undefined {
   if (format.encoding === 'mp3') return undefined
   return (bytes / bytesPerFrame(format) / format.sampleRate) * 1000
 }
 
-/** True when `format` is uncompressed PCM. */
+/** True when `format` is uncompressed PCM. @category Formats */
 export function isPcmFormat(format: AudioFormat): format is PcmFormat {
   return format.encoding === 's16le' || format.encoding === 'f32le'
 }
@@ -79,6 +82,7 @@ export function isPcmFormat(format: AudioFormat): format is PcmFormat {
 /**
  * Checks that a format is usable: positive integer rate and channel count, known encoding.
  * @throws {@link AudioFormatError} naming what is wrong.
+ * @category Formats
  */
 export function assertPcmFormat(format: unknown, what = 'format'): asserts format is PcmFormat {
   const f = format as Partial<PcmFormat> | null | undefined
@@ -94,7 +98,7 @@ export function assertPcmFormat(format: unknown, what = 'format'): asserts forma
   }
 }
 
-/** Human-readable form, e.g. `24000 Hz mono s16le`. */
+/** Human-readable form, e.g. `24000 Hz mono s16le`. @category Formats */
 export function describeFormat(format: AudioFormat): string {
   const ch = format.channels === 1 ? 'mono' : format.channels === 2 ? 'stereo' : `${format.channels} ch`
   return `${format.sampleRate} Hz ${ch} ${format.encoding}`

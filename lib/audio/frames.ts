@@ -26,7 +26,7 @@ import type { OutputFormat } from '../client/request.js'
 import { durationMs, type AudioFormat } from './format.js'
 import { parseWavHeader } from './wav-header.js'
 
-/** Options of {@link createFrameDecoder} and {@link AudioChunkDecoder}. */
+/** Options of {@link createFrameDecoder} and {@link AudioChunkDecoder}. @category Cores */
 export interface FrameDecoderOptions {
   /**
    * The `output_format` that was requested: the decoder trusts the request, not the frames.
@@ -43,7 +43,7 @@ export interface FrameDecoderOptions {
   endedBy?: (() => LightningStreamError | undefined) | undefined
 }
 
-/** The pure frame decoder returned by {@link createFrameDecoder}. */
+/** The pure frame decoder returned by {@link createFrameDecoder}. @category Cores */
 export interface FrameDecoder {
   /** The format of the bytes this decoder emits. */
   readonly format: AudioFormat
@@ -89,6 +89,7 @@ export function strictBase64Size(length: number, pad: number): number {
  * Strict base64: `Buffer.from` silently skips invalid characters and accepts the URL-safe
  * alphabet, so a corrupted frame would decode to shorter, shifted PCM. The decoded length must be
  * exactly what the string's length implies. Cheaper than a full-string regex on the valid path.
+ * @category Cores
  */
 export function decodeBase64Strict(s: string): Buffer | null {
   const n = strictBase64Length(s)
@@ -143,7 +144,7 @@ export interface FrameDecoderHooks {
   count(frames: number, bytes: number): void
 }
 
-/** Creates a pure Lightning frame decoder. */
+/** Creates a pure Lightning frame decoder. @category Cores */
 export function createFrameDecoder(options: FrameDecoderOptions = {}): FrameDecoder {
   return createFrameDecoderWithHooks(options).decoder
 }

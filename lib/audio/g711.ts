@@ -23,12 +23,12 @@ function alawToLinear(a: number): number {
   return v & 0x80 ? t : -t
 }
 
-/** μ-law code → 16-bit linear sample, for all 256 codes. */
+/** μ-law code → 16-bit linear sample, for all 256 codes. @category Cores */
 export const ULAW_TO_LINEAR: Int16Array = Int16Array.from({ length: 256 }, (_, i) => ulawToLinear(i))
-/** A-law code → 16-bit linear sample, for all 256 codes. */
+/** A-law code → 16-bit linear sample, for all 256 codes. @category Cores */
 export const ALAW_TO_LINEAR: Int16Array = Int16Array.from({ length: 256 }, (_, i) => alawToLinear(i))
 
-/** Encodes one 16-bit sample to μ-law. */
+/** Encodes one 16-bit sample to μ-law. @category Cores */
 export function linearToUlaw(sample: number): number {
   let s = sample
   const sign = s < 0 ? 0x80 : 0
@@ -43,7 +43,7 @@ export function linearToUlaw(sample: number): number {
 
 const A_SEG_END = [0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff]
 
-/** Encodes one 16-bit sample to A-law. */
+/** Encodes one 16-bit sample to A-law. @category Cores */
 export function linearToAlaw(sample: number): number {
   let v = sample >> 3
   let mask: number
@@ -60,7 +60,7 @@ export function linearToAlaw(sample: number): number {
   return aval ^ mask
 }
 
-/** Encodes s16le PCM to G.711 bytes. */
+/** Encodes s16le PCM to G.711 bytes. @category Cores */
 export function encodeG711(pcm: Buffer, law: 'ulaw' | 'alaw'): Buffer {
   const n = pcm.length >> 1
   const out = Buffer.allocUnsafe(n)

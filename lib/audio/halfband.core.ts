@@ -20,13 +20,13 @@ import { AudioFormatError } from '../errors.js'
 import { assertLittleEndianHost } from './format.js'
 import { int16View, UnitCarry } from './pcm-ops.js'
 
-/** Options of {@link createHalfbandUpsampler}. */
+/** Options of {@link createHalfbandUpsampler}. @category Cores */
 export interface HalfbandUpsamplerOptions {
   /** Output channels: the mono input is written to each. @defaultValue `1` */
   channels?: 1 | 2 | undefined
 }
 
-/** The pure upsampler returned by {@link createHalfbandUpsampler}. */
+/** The pure upsampler returned by {@link createHalfbandUpsampler}. @category Cores */
 export interface HalfbandUpsamplerCore {
   /** Upsamples a chunk of s16le mono (any length). */
   push(chunk: Buffer): Buffer
@@ -80,7 +80,7 @@ const COEFS = halfbandCoefficients(COEFFICIENT_COUNT, TRANSITION)
 
 const [A0, B0, A1, B1, A2, B2, A3, B3, A4, B4, A5, B5] = COEFS
 
-/** Creates the 2× half-band upsampler core (s16le mono in; mono or stereo out). */
+/** Creates the 2× half-band upsampler core (s16le mono in; mono or stereo out). @category Cores */
 export function createHalfbandUpsampler(options: HalfbandUpsamplerOptions = {}): HalfbandUpsamplerCore {
   const channels = options.channels ?? 1
   if (channels !== 1 && channels !== 2) throw new AudioFormatError(`HalfbandUpsampler writes 1 or 2 channels (got ${String(channels)})`)

@@ -52,6 +52,7 @@ export function float32View(buf: Buffer): Float32Array {
 /**
  * Builds the default mixing matrix `from → to` channels (`matrix[out][in]`): mono → N copies;
  * N → mono averages; stereo ↔ other counts map channel i to i and average/duplicate the rest.
+ * @category Cores
  */
 export function defaultMixMatrix(from: number, to: number): number[][] {
   if (from === to) return Array.from({ length: to }, (_, o) => Array.from({ length: from }, (_, i) => (i === o ? 1 : 0)))
@@ -61,7 +62,7 @@ export function defaultMixMatrix(from: number, to: number): number[][] {
   return Array.from({ length: to }, (_, o) => Array.from({ length: from }, (_, i) => (o < from ? (i === o ? 1 : 0) : 1 / from)))
 }
 
-/** Options of {@link createChannelMixer}. */
+/** Options of {@link createChannelMixer}. @category Cores */
 export interface ChannelMixerOptions {
   /** Input channels. */
   from: number
@@ -73,7 +74,7 @@ export interface ChannelMixerOptions {
   matrix?: number[][] | undefined
 }
 
-/** The pure channel mixer returned by {@link createChannelMixer}. */
+/** The pure channel mixer returned by {@link createChannelMixer}. @category Cores */
 export interface ChannelMixerCore {
   /** Mixes the whole frames of `chunk` (a partial frame is carried to the next call). */
   push(chunk: Buffer): Buffer
@@ -81,7 +82,7 @@ export interface ChannelMixerCore {
   flush(): Buffer
 }
 
-/** Creates a pure channel mixer. */
+/** Creates a pure channel mixer. @category Cores */
 export function createChannelMixer(options: ChannelMixerOptions): ChannelMixerCore {
   const encoding = options.encoding ?? 's16le'
   assertLittleEndianHost()
@@ -148,7 +149,7 @@ export function createChannelMixer(options: ChannelMixerOptions): ChannelMixerCo
   }
 }
 
-/** Options of {@link createFramer}. */
+/** Options of {@link createFramer}. @category Cores */
 export interface FramerOptions {
   /** The PCM format (needed with `frameMs`; with `frameSamples` only channels and encoding matter). */
   format: PcmFormat
@@ -175,7 +176,7 @@ export function frameBytesOf(options: FramerOptions): number {
   return samples * bytesPerFrame(options.format)
 }
 
-/** The pure framer returned by {@link createFramer}. */
+/** The pure framer returned by {@link createFramer}. @category Cores */
 export interface FramerCore {
   /** Bytes in one full frame. */
   readonly frameBytes: number
@@ -188,6 +189,7 @@ export interface FramerCore {
 /**
  * A pure exact framer: emits frames of exactly `frameBytes`, each an owned Buffer (own
  * ArrayBuffer, `byteOffset` 0). Holds at most one frame; copies each byte once.
+ * @category Cores
  */
 export function createFramer(options: FramerOptions): FramerCore {
   const frameBytes = frameBytesOf(options)
@@ -228,7 +230,7 @@ export function createFramer(options: FramerOptions): FramerCore {
   }
 }
 
-/** Decodes G.711 bytes to s16le through the ITU tables. */
+/** Decodes G.711 bytes to s16le through the ITU tables. @category Cores */
 export function decodeG711(bytes: Buffer, law: 'ulaw' | 'alaw'): Buffer {
   assertLittleEndianHost()
   const table = law === 'ulaw' ? ULAW_TO_LINEAR : ALAW_TO_LINEAR

@@ -4,7 +4,7 @@ import { assertPcmFormat, type PcmFormat } from './format.js'
 import { createChannelMixer, createFramer, decodeG711, type ChannelMixerOptions, type FramerOptions } from './pcm-ops.js'
 import { createHalfbandUpsampler, type HalfbandUpsamplerOptions } from './halfband.core.js'
 
-/** Transform options a stage passes through (the stage fixes the object modes). */
+/** Transform options a stage passes through (the stage fixes the object modes). @category Stages */
 export type StageStreamOptions = Omit<TransformOptions, 'objectMode' | 'readableObjectMode' | 'writableObjectMode' | 'transform' | 'flush'>
 
 /** A pure core: bytes in, output out; `flush` ends it. */
@@ -37,7 +37,7 @@ abstract class CoreStage<T> extends Transform {
   }
 }
 
-/** Options of {@link ChannelMixer}. */
+/** Options of {@link ChannelMixer}. @category Stages */
 export interface ChannelMixerStreamOptions extends ChannelMixerOptions {
   /** Options for the underlying Transform. */
   streamOptions?: StageStreamOptions | undefined
@@ -52,6 +52,7 @@ export interface ChannelMixerStreamOptions extends ChannelMixerOptions {
  * ```ts
  * await pipeline(pcm24kMono, new Resampler({ from: 24000, to: 48000 }), new ChannelMixer({ from: 1, to: 2 }), discordRawSink)
  * ```
+ * @category Stages
  */
 export class ChannelMixer extends CoreStage<Buffer> {
   protected readonly core
@@ -61,7 +62,7 @@ export class ChannelMixer extends CoreStage<Buffer> {
   }
 }
 
-/** Options of {@link PcmFramer}. */
+/** Options of {@link PcmFramer}. @category Stages */
 export interface PcmFramerOptions extends FramerOptions {
   /** Options for the underlying Transform. */
   streamOptions?: StageStreamOptions | undefined
@@ -72,6 +73,7 @@ export interface PcmFramerOptions extends FramerOptions {
  * Discord, 10 ms for WebRTC. Every frame is an owned Buffer (its own ArrayBuffer, `byteOffset` 0,
  * exact length), because the WebRTC and LiveKit bindings read the whole underlying ArrayBuffer.
  * The short last frame is emitted as it is, or padded with silence when `padLast` is set.
+ * @category Stages
  */
 export class PcmFramer extends CoreStage<Buffer[]> {
   protected readonly core
@@ -87,7 +89,7 @@ export class PcmFramer extends CoreStage<Buffer[]> {
   }
 }
 
-/** Options of {@link G711Decoder}. */
+/** Options of {@link G711Decoder}. @category Stages */
 export interface G711DecoderOptions {
   /** Which law the input uses. */
   law: 'ulaw' | 'alaw'
@@ -100,6 +102,7 @@ export interface G711DecoderOptions {
 /**
  * Transform: G.711 μ-law or A-law bytes in, s16le PCM out, bit-exact with ITU-T G.711 (and
  * ffmpeg's `pcm_mulaw`/`pcm_alaw`) for all 256 codes.
+ * @category Stages
  */
 export class G711Decoder extends Transform {
   readonly #law: 'ulaw' | 'alaw'
@@ -122,7 +125,7 @@ export class G711Decoder extends Transform {
   }
 }
 
-/** Options of {@link HalfbandUpsampler}. */
+/** Options of {@link HalfbandUpsampler}. @category Stages */
 export interface HalfbandUpsamplerStreamOptions extends HalfbandUpsamplerOptions {
   /** Options for the underlying Transform. */
   streamOptions?: StageStreamOptions | undefined
@@ -139,6 +142,7 @@ export interface HalfbandUpsamplerStreamOptions extends HalfbandUpsamplerOptions
  * const pcm = client.pcm(req) // 24 kHz mono
  * await pipeline(pcm, new HalfbandUpsampler({ channels: 2 }), discordRawSink) // 48 kHz stereo
  * ```
+ * @category Stages
  */
 export class HalfbandUpsampler extends CoreStage<Buffer> {
   protected readonly core

@@ -30,10 +30,10 @@ import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertLittleEndianHost, assertPcmFormat, type PcmEncoding } from './format.js'
 import { UnitCarry } from './pcm-ops.js'
 
-/** Resampler quality presets (see the module table for their filters). */
+/** Resampler quality presets (see the module table for their filters). @category Stages */
 export type ResamplerQuality = 'fast' | 'balanced' | 'best'
 
-/** Options of {@link createResamplerCore} and {@link Resampler}. */
+/** Options of {@link createResamplerCore} and {@link Resampler}. @category Cores */
 export interface ResamplerOptions {
   /** Input sample rate, Hz. */
   from: number
@@ -182,7 +182,7 @@ function dot(h: Float64Array, start: number, c: Float64Array, off: number, taps:
   return a0 + a1 + (a2 + a3)
 }
 
-/** The pure resampler returned by {@link createResamplerCore}. */
+/** The pure resampler returned by {@link createResamplerCore}. @category Cores */
 export interface ResamplerCore {
   /** Resamples a chunk (any length; a partial sample frame is carried). */
   push(chunk: Buffer): Buffer
@@ -219,7 +219,7 @@ export function resolveResamplerOptions(options: ResamplerOptions): ResolvedResa
   return { from: options.from, to: options.to, channels, encoding, quality }
 }
 
-/** Creates a pure streaming resampler. Equal rates pass bytes through untouched. */
+/** Creates a pure streaming resampler. Equal rates pass bytes through untouched. @category Cores */
 export function createResamplerCore(options: ResamplerOptions): ResamplerCore {
   const { from, to, channels, encoding, quality } = resolveResamplerOptions(options)
   assertLittleEndianHost()

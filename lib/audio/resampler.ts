@@ -2,7 +2,7 @@ import { Transform, type TransformCallback, type TransformOptions } from 'node:s
 import type { PcmFormat } from './format.js'
 import { createResamplerCore, resolveResamplerOptions, type ResamplerCore, type ResamplerOptions } from './resample-core.js'
 
-/** Options of {@link Resampler}. */
+/** Options of {@link Resampler}. @category Stages */
 export interface ResamplerStreamOptions extends ResamplerOptions {
   /** Options for the underlying Transform. */
   streamOptions?: Omit<TransformOptions, 'objectMode' | 'readableObjectMode' | 'writableObjectMode' | 'transform' | 'flush'> | undefined
@@ -24,6 +24,7 @@ export interface ResamplerStreamOptions extends ResamplerOptions {
  * const pcm = client.pcm({ text: 'Hi', voice_id: 'magnus' }) // 24 kHz mono
  * await pipeline(pcm, new Resampler({ from: 24000, to: 48000 }), new ChannelMixer({ from: 1, to: 2 }), sink)
  * ```
+ * @category Stages
  */
 export class Resampler extends Transform {
   readonly #core: ResamplerCore

@@ -36,7 +36,7 @@ import type { AudioFormat } from './format.js'
 import { decodeG711 } from './pcm-ops.js'
 import { createFrameDecoderWithHooks, strictBase64Size, type FrameDecoder, type FrameDecoderHooks, type FrameDecoderOptions } from './frames.js'
 
-/** Options of {@link createSsePcmDecoder}. */
+/** Options of {@link createSsePcmDecoder}. @category Cores */
 export interface SsePcmDecoderOptions extends SseDecoderOptions, Omit<FrameDecoderOptions, 'endedBy'> {
   /**
    * For `ulaw` and `alaw`: expand the G.711 bytes to s16le PCM (ITU tables, as
@@ -53,7 +53,7 @@ export interface SsePcmDecoderOptions extends SseDecoderOptions, Omit<FrameDecod
   fastPath?: boolean | undefined
 }
 
-/** The pure decoder returned by {@link createSsePcmDecoder}. */
+/** The pure decoder returned by {@link createSsePcmDecoder}. @category Cores */
 export interface SsePcmDecoder {
   /** The format of the bytes this decoder emits (s16le mono for `pcm` and `wav`, and with `g711ToPcm`). */
   readonly format: AudioFormat
@@ -105,7 +105,7 @@ function holds(buf: Buffer, at: number, pattern: Buffer): boolean {
   return true
 }
 
-/** Creates the fused SSE → PCM decoder. */
+/** Creates the fused SSE → PCM decoder. @category Cores */
 export function createSsePcmDecoder(options: SsePcmDecoderOptions = {}): SsePcmDecoder {
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
   const sse: SseDecoder = createSseDecoder(options) // validates maxEventSize

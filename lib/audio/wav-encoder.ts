@@ -7,7 +7,7 @@ import { assertPcmFormat, bytesPerFrame, durationMs, type PcmFormat } from './fo
 import { wavHeader } from './wav-header.js'
 import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-output.js'
 
-/** Options of {@link WavEncoder}. */
+/** Options of {@link WavEncoder}. @category Stages */
 export interface WavEncoderOptions {
   /** The PCM format of the input. */
   format: PcmFormat
@@ -32,6 +32,7 @@ export interface WavEncoderOptions {
  * const pcm = client.pcm({ text: 'Hi', voice_id: 'magnus' })
  * await pipeline(pcm, new WavEncoder({ format: pcm.format }), response)
  * ```
+ * @category Stages
  */
 export class WavEncoder extends Transform {
   /** The input format. */
@@ -81,7 +82,7 @@ export class WavEncoder extends Transform {
   }
 }
 
-/** Options of {@link writeWavFile}. */
+/** Options of {@link writeWavFile}. @category Stages */
 export interface WriteWavFileOptions {
   /**
    * When the PCM stream fails mid-way, still write a valid file of the audio that arrived (exact
@@ -90,7 +91,7 @@ export interface WriteWavFileOptions {
   keepPartial?: boolean | undefined
 }
 
-/** What {@link writeWavFile} resolves with. */
+/** What {@link writeWavFile} resolves with. @category Stages */
 export interface WavFileResult {
   /** PCM bytes in the file (without the header). */
   dataBytes: number
@@ -117,6 +118,7 @@ export interface WavFileResult {
  * const target = { sampleRate: 48000, channels: 2, encoding: 's16le' } as const
  * await writeWavFile('hi.wav', pcm, target, convertPcm(pcm.format, target))
  * ```
+ * @category Stages
  */
 export async function writeWavFile(path: string, pcm: Readable, format: PcmFormat, stages: Transform[] = [], options: WriteWavFileOptions = {}): Promise<WavFileResult> {
   const encoder = new WavEncoder({ format })

@@ -11,7 +11,7 @@ import { resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js'
 /** The vendor's API host. */
 export const DEFAULT_BASE_URL = 'https://api.smallest.ai'
 
-/** Per-phase time limits, in milliseconds. */
+/** Per-phase time limits, in milliseconds. @category Client */
 export interface Timeouts {
   /** TCP/TLS connect. Applies when the client owns its dispatcher. @defaultValue `10000` */
   connect?: number | undefined
@@ -23,7 +23,7 @@ export interface Timeouts {
   total?: number | undefined
 }
 
-/** Options of {@link LightningClient}. */
+/** Options of {@link LightningClient}. @category Client */
 export interface LightningClientOptions {
   /** API key (`sk_…`). @defaultValue `process.env.SMALLEST_API_KEY` (an empty variable counts as unset) */
   apiKey?: string | undefined
@@ -51,13 +51,13 @@ export interface LightningClientOptions {
   allowInsecureHttp?: boolean | undefined
 }
 
-/** Per-call options. */
+/** Per-call options. @category Client */
 export interface CallOptions {
   /** Aborts the call: nothing is sent if it fires first; mid-stream it closes the socket. */
   signal?: AbortSignal | undefined
 }
 
-/** Options of `LightningClient.pcm()`. */
+/** Options of `LightningClient.pcm()`. @category Client */
 export interface PcmOptions {
   /** Aborts the call: nothing is sent if it fires first; mid-stream it closes the socket. */
   signal?: AbortSignal | undefined
@@ -70,7 +70,7 @@ export interface PcmOptions {
   segment?: boolean | SegmentOptions | undefined
 }
 
-/** The segmenter's limits for `pcm()` on long text. */
+/** The segmenter's limits for `pcm()` on long text. @category Client */
 export interface SegmentOptions {
   /** Longest request, characters; text up to this length is sent whole. @defaultValue `250` */
   maxChars?: number | undefined

@@ -22,7 +22,7 @@ import { SsePcmSource, TtsSource, type TtsSourceInit } from './tts-source.js'
 import type { Voice } from './voices.js'
 import type { StreamTextRequest } from './ws-protocol.js'
 
-/** The result of {@link LightningClient.synthesize}. */
+/** The result of {@link LightningClient.synthesize}. @category Client */
 export interface SynthesizeResult extends ResponseIds {
   /** The response body: raw PCM for `pcm`, a RIFF file for `wav`, G.711 or MP3 bytes otherwise. */
   audio: Buffer
@@ -36,7 +36,7 @@ export interface SynthesizeResult extends ResponseIds {
   headers: Record<string, string>
 }
 
-/** What {@link LightningClient.queue} reports. */
+/** What {@link LightningClient.queue} reports. @category Client */
 export interface QueueState {
   /** Requests holding a concurrency slot. */
   active: number
@@ -58,6 +58,7 @@ export interface QueueState {
  * console.log(pcm.format) // { sampleRate: 24000, channels: 1, encoding: 's16le' }
  * await pipeline(pcm, createWriteStream('hello.pcm'))
  * ```
+ * @category Client
  */
 export class LightningClient {
   readonly #transport: Transport

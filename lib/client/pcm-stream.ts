@@ -21,6 +21,7 @@ import type { TtsResponseInfo } from './tts-source.js'
  * Any `Readable` of PCM that says what it carries: a {@link PcmStream}, a
  * {@link TextToSpeechStream}, or your own (`Object.assign(readable, { format })`). What the sinks
  * take.
+ * @category Client
  */
 export interface PcmReadable extends Readable {
   /** The PCM format of the bytes. */
@@ -232,7 +233,7 @@ export class PcmOutlet {
   }
 }
 
-/** The events of a {@link PcmStream}, with their arguments. */
+/** The events of a {@link PcmStream}, with their arguments. @category Client */
 export interface PcmStreamEvents {
   /** A chunk of PCM (sample-aligned, in {@link PcmStream.format}). */
   data: [chunk: Buffer]
@@ -290,6 +291,7 @@ const PCM_LIMITS: OutletLimits = { high: 16 * 1024, low: 16 * 1024 }
  * for await (const chunk of pcm) speaker.write(chunk)
  * console.log(pcm.delivered.durationMs, 'ms of audio')
  * ```
+ * @category Client
  */
 export class PcmStream extends Readable {
   /** The PCM format of the bytes. */

@@ -18,7 +18,7 @@ import type { TtsResponseInfo } from './tts-source.js'
 import { resolveStreamTextRequest, type StreamTextRequest } from './ws-protocol.js'
 import { WsTransport, type ClientConnection } from './ws-transport.js'
 
-/** Options of `LightningClient.streamText()`. */
+/** Options of `LightningClient.streamText()`. @category Client */
 export interface StreamTextOptions extends TextToSpeechStreamOptions {
   /**
    * `'websocket'`: the vendor's incremental route, one socket for the whole stream (word

@@ -23,7 +23,7 @@ const FLUSH = Symbol('flush')
 
 type Mark = 'requestSent' | 'firstFrame' | 'firstPcmByte' | 'firstText' | 'inputEnd' | 'lastPcmByte' | 'end'
 
-/** The events of a {@link TextToSpeechStream}: those of a {@link PcmStream}, plus these. */
+/** The events of a {@link TextToSpeechStream}: those of a {@link PcmStream}, plus these. @category Client */
 export interface TextToSpeechStreamEvents extends Omit<PcmStreamEvents, 'metrics'> {
   /** A word of the audio (WebSocket with `word_timestamps`). */
   word: [word: WordTimestamp]
@@ -44,7 +44,7 @@ export interface TextToSpeechStreamEvents extends Omit<PcmStreamEvents, 'metrics
   drain: []
 }
 
-/** The timeline and totals of a {@link TextToSpeechStream}, ms since the stream was created. */
+/** The timeline and totals of a {@link TextToSpeechStream}, ms since the stream was created. @category Client */
 export interface TextToSpeechMetrics extends TtsMetrics {
   /** The first text fragment was written. */
   firstText?: number | undefined
@@ -107,6 +107,7 @@ export type TransportFactory = (hooks: TransportHooks) => SynthesisTransport
  * tts.on('word', (w) => console.log(w.word, w.start))
  * await pipeline(llmTokens, tts, createWriteStream('reply.pcm'))
  * ```
+ * @category Client
  */
 export class TextToSpeechStream extends Duplex {
   /** The PCM format of the readable side. */

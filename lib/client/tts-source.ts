@@ -28,7 +28,7 @@ const PULL_BYTES = 16 * 1024
 /** How long the body may take to end after the terminator before its connection is closed, ms. */
 const COMPLETE_GRACE_MS = 100
 
-/** What `'response'` reports, before the first byte of the body. */
+/** What `'response'` reports, before the first byte of the body. @category Client */
 export interface TtsResponseInfo extends ResponseIds {
   /** HTTP status (always 200 here: other statuses become an {@link ApiError}). */
   status: number
@@ -196,6 +196,7 @@ class SseExchange {
  *
  * Events: `'response'` ({@link TtsResponseInfo}) before the first byte; `'retry'`
  * ({@link RetryInfo}) before each retry.
+ * @category Client
  */
 export class TtsSource extends Readable {
   readonly #exchange: SseExchange

@@ -4,7 +4,7 @@
  * @module
  */
 
-/** One voice of the catalog. */
+/** One voice of the catalog. @category Client */
 export interface Voice {
   /** The id to pass as `voice_id`. */
   voiceId: string
@@ -14,7 +14,7 @@ export interface Voice {
   tags?: VoiceTags
 }
 
-/** Tags of a {@link Voice}. */
+/** Tags of a {@link Voice}. @category Client */
 export interface VoiceTags {
   /** Languages, as full names (`"english"`, `"hindi"`). */
   language?: string[]

@@ -10,10 +10,10 @@ import type { Readable, Writable } from 'node:stream'
 import { InvalidOptionError, LightningStreamError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 
-/** Output formats {@link FfmpegTranscoder} knows. */
+/** Output formats {@link FfmpegTranscoder} knows. @category Stages */
 export type FfmpegOutput = 'mp3' | 'aac' | 'flac' | 'ogg-opus' | 'webm-opus' | 'wav' | 'pcm'
 
-/** ffmpeg failed: it could not start, or exited with a non-zero code. */
+/** ffmpeg failed: it could not start, or exited with a non-zero code. @category Errors */
 export class FfmpegError extends LightningStreamError {
   /** Exit code, when it exited. */
   readonly exitCode: number | null
@@ -29,7 +29,7 @@ export class FfmpegError extends LightningStreamError {
   }
 }
 
-/** How ffmpeg ended. */
+/** How ffmpeg ended. @category Stages */
 export interface FfmpegExit {
   /** Exit code, or null when a signal ended it (or it never started). */
   code: number | null
@@ -37,13 +37,13 @@ export interface FfmpegExit {
   signal: NodeJS.Signals | null
 }
 
-/** A container input, probed by ffmpeg (e.g. mp3 from `output_format: 'mp3'`). */
+/** A container input, probed by ffmpeg (e.g. mp3 from `output_format: 'mp3'`). @category Stages */
 export interface FfmpegContainerInput {
   /** ffmpeg's demuxer name: `mp3`, `wav`, `ogg`, … */
   container: string
 }
 
-/** Options of {@link FfmpegTranscoder}. */
+/** Options of {@link FfmpegTranscoder}. @category Stages */
 export interface FfmpegTranscoderOptions {
   /** Input: a PCM format (raw samples on stdin), or a container name ffmpeg probes (e.g. `'mp3'`). */
   input: PcmFormat | FfmpegContainerInput
@@ -167,6 +167,7 @@ export function ffmpegArgs(options: FfmpegTranscoderOptions): string[] {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new FfmpegTranscoder({ input: pcm.format, output: 'mp3' }), createWriteStream('hi.mp3'))
  * ```
+ * @category Stages
  */
 export class FfmpegTranscoder extends Duplex {
   /** The argument array ffmpeg was started with. */

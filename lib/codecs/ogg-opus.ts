@@ -21,14 +21,14 @@ const CRC_TABLE = (() => {
   return t
 })()
 
-/** Ogg's CRC-32: polynomial 0x04C11DB7, initial 0, not reflected, no final xor. */
+/** Ogg's CRC-32: polynomial 0x04C11DB7, initial 0, not reflected, no final xor. @category Cores */
 export function oggCrc32(buf: Uint8Array): number {
   let crc = 0
   for (let i = 0; i < buf.length; i++) crc = ((crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ (buf[i] as number)) & 0xff] as number)) >>> 0
   return crc >>> 0
 }
 
-/** Samples per channel (at 48 kHz) of one Opus packet, from its TOC byte (RFC 6716 §3.1). */
+/** Samples per channel (at 48 kHz) of one Opus packet, from its TOC byte (RFC 6716 §3.1). @category Cores */
 export function opusPacketSamples(packet: Uint8Array): number {
   if (packet.length < 1) throw new AudioFormatError('empty Opus packet')
   const toc = packet[0] as number
@@ -41,7 +41,7 @@ export function opusPacketSamples(packet: Uint8Array): number {
   return ((packet[1] as number) & 0x3f) * frame
 }
 
-/** Options of {@link OggOpusMuxer}. */
+/** Options of {@link OggOpusMuxer}. @category Stages */
 export interface OggOpusMuxerOptions {
   /**
    * The encoder feeding this muxer: its channels, input rate, pre-skip and true length are used
@@ -76,6 +76,7 @@ export interface OggOpusMuxerOptions {
  * const opus = new OpusEncoder({ format: { sampleRate: 48000, channels: 2, encoding: 's16le' } })
  * await pipeline(pcm48kStereo, opus, new OggOpusMuxer({ encoder: opus }), createWriteStream('out.opus'))
  * ```
+ * @category Stages
  */
 export class OggOpusMuxer extends Transform {
   readonly #opts: OggOpusMuxerOptions

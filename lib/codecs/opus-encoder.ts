@@ -5,7 +5,7 @@ import type { StageStreamOptions } from '../audio/pcm-stages.js'
 import { createOpusEngine, opusEngineInstalled, OpusEngineMissingError, OPUS_ENGINES, type OpusApplication, type OpusEngine, type OpusEngineName, type OpusEngineSettings } from './opus-engines.js'
 import { sharedOpusEncoderPool, type OpusEncoderPool, type PooledOpusEngine } from './opus-pool.js'
 
-/** Options of {@link OpusEncoder}. */
+/** Options of {@link OpusEncoder}. @category Stages */
 export interface OpusEncoderOptions {
   /** Input PCM: s16le, 1 or 2 channels, at 8000, 12000, 16000, 24000 or 48000 Hz. */
   format: PcmFormat
@@ -60,6 +60,7 @@ const FRAME_MS = [2.5, 5, 10, 20, 40, 60]
  * const pcm = client.pcm(req) // 24 kHz mono
  * await pipeline(pcm, new OpusEncoder({ format: pcm.format }), new OggOpusMuxer(), createWriteStream('hi.opus'))
  * ```
+ * @category Stages
  */
 export class OpusEncoder extends Transform {
   /** The input format. */

@@ -8,7 +8,7 @@
  */
 import type { Transform, TransformCallback } from 'node:stream'
 
-/** What {@link instrument} counts for one stage. */
+/** What {@link instrument} counts for one stage. @category Stages */
 export interface StageMetrics {
   /** The stage's name in reports. */
   name: string
@@ -62,6 +62,7 @@ function sizeOf(chunk: unknown): number {
  * await pipeline(client.stream(req), ...stages, sink)
  * console.table(stages.map(stageMetrics))
  * ```
+ * @category Stages
  */
 export function instrument<T extends Transform>(stage: T, name: string = stage.constructor.name): T {
   const m: StageMetrics = { name, chunksIn: 0, chunksOut: 0, bytesIn: 0, bytesOut: 0, busyNs: 0, maxChunkNs: 0, blockedNs: 0 }
@@ -110,7 +111,7 @@ export function instrument<T extends Transform>(stage: T, name: string = stage.c
   return stage
 }
 
-/** The metrics of an instrumented stage (a snapshot), or undefined if it was not instrumented. */
+/** The metrics of an instrumented stage (a snapshot), or undefined if it was not instrumented. @category Stages */
 export function stageMetrics(stage: Transform): StageMetrics | undefined {
   const m = registry().get(stage)
   return m ? { ...m } : undefined

@@ -25,7 +25,7 @@ export interface TtsTimings {
   end?: number | undefined
 }
 
-/** A per-request summary: the timeline plus audio duration and realtime factor. */
+/** A per-request summary: the timeline plus audio duration and realtime factor. @category Client */
 export interface TtsMetrics extends TtsTimings {
   /** Audio bytes delivered. */
   audioBytes: number
@@ -39,7 +39,7 @@ export interface TtsMetrics extends TtsTimings {
   failed: boolean
 }
 
-/** Records a request's timeline. Used by `LightningClient.pcm()`; usable by your own stages. */
+/** Records a request's timeline. Used by `LightningClient.pcm()`; usable by your own stages. @category Client */
 export class TtsTimeline {
   readonly #start = performance.now()
   readonly #marks: Partial<Record<keyof Omit<TtsTimings, 'start'>, number>> = {}

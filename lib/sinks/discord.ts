@@ -16,7 +16,7 @@ import type { PcmReadable } from '../client/pcm-stream.js'
 import type { TtsRequest } from '../client/request.js'
 import { Pacer, type PacerMetrics } from './pacer.js'
 
-/** How the audio is handed to `@discordjs/voice`. */
+/** How the audio is handed to `@discordjs/voice`. @category Sinks */
 export type DiscordMode = 'opus' | 'raw' | 'ogg'
 
 /** `@discordjs/voice`'s `StreamType` string for each mode. */
@@ -32,7 +32,7 @@ export interface DiscordStreamTypes {
 /** The `StreamType` values of `@discordjs/voice` for each mode (same strings as its enum). */
 export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: 'opus', raw: 'raw', ogg: 'ogg/opus' }
 
-/** Options of {@link createDiscordStream}. */
+/** Options of {@link createDiscordStream}. @category Sinks */
 export interface DiscordStreamOptions {
   /**
    * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice. Raw packets
@@ -70,7 +70,7 @@ export interface DiscordStreamOptions {
   nativeRate?: boolean | undefined
 }
 
-/** What {@link createDiscordStream} returns. */
+/** What {@link createDiscordStream} returns. @category Sinks */
 export interface DiscordStream {
   /** The stream to pass to `createAudioResource`. */
   stream: Readable
@@ -116,6 +116,7 @@ function nativeOpusFormat(input: PcmFormat): PcmFormat {
  * const { stream, inputType } = createDiscordStream({ text: 'Hello, voice channel!', voice_id: 'magnus' }, { client })
  * player.play(createAudioResource(stream, { inputType }))
  * ```
+ * @category Sinks
  */
 export function createDiscordStream(input: PcmReadable | TtsRequest, options: DiscordStreamOptions = {}): DiscordStream {
   const mode = options.mode ?? 'opus'

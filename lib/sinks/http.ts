@@ -16,10 +16,10 @@ import type { LightningClient } from '../client/client.js'
 import type { PcmReadable } from '../client/pcm-stream.js'
 import type { TtsRequest } from '../client/request.js'
 
-/** Response formats of {@link sendAudio}. */
+/** Response formats of {@link sendAudio}. @category Sinks */
 export type HttpAudioFormat = 'wav' | 'ogg' | 'mp3'
 
-/** Options of {@link sendAudio}. */
+/** Options of {@link sendAudio}. @category Sinks */
 export interface SendAudioOptions {
   /** `wav` (streaming header), `ogg` (Opus, in process) or `mp3` (ffmpeg). @defaultValue `'ogg'` */
   format?: HttpAudioFormat | undefined
@@ -43,6 +43,7 @@ const CONTENT_TYPES: Record<HttpAudioFormat, string> = { wav: 'audio/wav', ogg: 
  *   sendAudio(res, { text: 'Hello over HTTP.', voice_id: 'magnus' }, { client, format: 'ogg' }).catch(() => {})
  * })
  * ```
+ * @category Sinks
  */
 export async function sendAudio(res: ServerResponse, input: PcmReadable | TtsRequest, options: SendAudioOptions = {}): Promise<void> {
   const format = options.format ?? 'ogg'

@@ -9,7 +9,7 @@ import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createFramer, type FramerCore } from '../audio/pcm-ops.js'
 
-/** Options of {@link Pacer}. */
+/** Options of {@link Pacer}. @category Stages */
 export interface PacerOptions {
   /** The PCM format of the input (and of the frames out). */
   format: PcmFormat
@@ -38,7 +38,7 @@ export interface PacerOptions {
   padLast?: boolean | undefined
 }
 
-/** What a {@link Pacer} has done. */
+/** What a {@link Pacer} has done. @category Stages */
 export interface PacerMetrics {
   /** Frames sent, audio and silence. */
   framesOut: number
@@ -67,6 +67,7 @@ export interface PacerMetrics {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new Pacer({ format: pcm.format, frameMs: 10 }), realtimeSink)
  * ```
+ * @category Stages
  */
 export class Pacer extends Transform {
   /** The PCM format. */

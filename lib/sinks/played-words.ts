@@ -70,7 +70,7 @@ export interface CapturingSinkLike {
  */
 export type PlayheadSink = PacedSinkLike | PacedStreamLike | CapturingSinkLike
 
-/** Options of {@link PlayedWords}. */
+/** Options of {@link PlayedWords}. @category Sinks */
 export interface PlayedWordsOptions {
   /** How often the playhead is read, ms. @defaultValue `20` */
   intervalMs?: number | undefined
@@ -81,6 +81,7 @@ export interface PlayedWordsOptions {
  * @param frameMs - the sink's frame length when it cannot be read from the sink (LiveKit: its
  *   `frameMs` option, 10 by default; WebRTC: 10).
  * @param queuedMs - LiveKit: what the source still queues, e.g. `() => source.queuedDuration`.
+ * @category Sinks
  */
 export function playheadOf(sink: PlayheadSink, frameMs = 10, queuedMs?: () => number): Playhead {
   if ('framesCaptured' in sink) return () => Math.max(0, sink.framesCaptured * frameMs - (queuedMs?.() ?? 0))
@@ -102,6 +103,7 @@ export function playheadOf(sink: PlayheadSink, frameMs = 10, queuedMs?: () => nu
  * tts.destroy(); sink.clear()
  * console.log('heard:', played.stop().map((w) => w.word).join(' '))
  * ```
+ * @category Sinks
  */
 export class PlayedWords extends EventEmitter {
   readonly #playhead: Playhead

@@ -18,7 +18,7 @@ export interface RtcAudioSourceLike {
   onData(data: { samples: Int16Array; sampleRate: number; bitsPerSample?: number; channelCount?: number; numberOfFrames?: number }): void
 }
 
-/** Options of {@link WrtcAudioSink}. */
+/** Options of {@link WrtcAudioSink}. @category Sinks */
 export interface WrtcAudioSinkOptions {
   /** A `new wrtc.nonstandard.RTCAudioSource()`. */
   source: RtcAudioSourceLike
@@ -79,6 +79,7 @@ abstract class PacedSink extends Writable {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new WrtcAudioSink({ source, format: pcm.format }))
  * ```
+ * @category Sinks
  */
 export class WrtcAudioSink extends PacedSink {
   readonly #source: RtcAudioSourceLike
@@ -129,7 +130,7 @@ export interface LiveKitAudioSourceLike {
 
 type AudioFrameCtor = new (data: Int16Array, sampleRate: number, channels: number, samplesPerChannel: number) => unknown
 
-/** Options of {@link LiveKitAudioSink}. */
+/** Options of {@link LiveKitAudioSink}. @category Sinks */
 export interface LiveKitAudioSinkOptions {
   /** A `new AudioSource(sampleRate, channels, queueSizeMs)` from `@livekit/rtc-node`. */
   source: LiveKitAudioSourceLike
@@ -154,6 +155,7 @@ export interface LiveKitAudioSinkOptions {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new LiveKitAudioSink({ source, format: pcm.format }))
  * ```
+ * @category Sinks
  */
 export class LiveKitAudioSink extends Writable {
   readonly #source: LiveKitAudioSourceLike

@@ -12,7 +12,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { createParser, ParseError, type EventSourceMessage } from 'eventsource-parser'
 import { InvalidOptionError, SseParseError } from '../errors.js'
 
-/** One Server-Sent Event. */
+/** One Server-Sent Event. @category Cores */
 export interface SseEvent {
   /** The event type; `'message'` when the event had no `event:` line. */
   event: string
@@ -22,7 +22,7 @@ export interface SseEvent {
   id: string | undefined
 }
 
-/** Options of {@link createSseDecoder} and {@link SseParser}. */
+/** Options of {@link createSseDecoder} and {@link SseParser}. @category Cores */
 export interface SseDecoderOptions {
   /**
    * Largest event (its partial line plus its accumulated `data`) held in memory, in characters.
@@ -32,10 +32,10 @@ export interface SseDecoderOptions {
   maxEventSize?: number | undefined
 }
 
-/** Default bound of one event, in characters. */
+/** Default bound of one event, in characters. @category Cores */
 export const DEFAULT_MAX_EVENT_SIZE = 4 * 1024 * 1024
 
-/** The pure SSE decoder returned by {@link createSseDecoder}. */
+/** The pure SSE decoder returned by {@link createSseDecoder}. @category Cores */
 export interface SseDecoder {
   /**
    * Feeds bytes; returns the events they complete (possibly none). When the bytes also hold an
@@ -54,7 +54,7 @@ export interface SseDecoder {
   flush(): SseEvent[]
 }
 
-/** Creates a pure incremental SSE decoder. */
+/** Creates a pure incremental SSE decoder. @category Cores */
 export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
   if (!Number.isInteger(maxEventSize) || maxEventSize < 64) {

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream'
 import { createSseDecoder, type SseDecoder, type SseDecoderOptions } from './core.js'
 
-/** Options of {@link SseParser}. */
+/** Options of {@link SseParser}. @category Stages */
 export interface SseParserOptions extends SseDecoderOptions {
   /** Options for the underlying Transform (object-mode readable side is forced). */
   streamOptions?: Omit<TransformOptions, 'readableObjectMode' | 'writableObjectMode' | 'objectMode' | 'transform' | 'flush'> | undefined
@@ -21,6 +21,7 @@ export interface SseParserOptions extends SseDecoderOptions {
  *   for await (const ev of events) console.log(ev.event, ev.data.length)
  * })
  * ```
+ * @category Stages
  */
 export class SseParser extends Transform {
   readonly #core: SseDecoder
