@@ -4,11 +4,10 @@
 // and ffmpeg children are counted too (their CPU once reaped: /proc/self/stat cutime + cstime).
 //
 //   (a)  lightning-stream: client.pcm() → createDiscordStream({ mode: 'opus' }), as this build ships
-//        it, read at the player's pace (its Pacer runs on the wall clock, so these streams run in
-//        realtime, many at once);
-//   (a*) the same stages without the Pacer: client.pcm() → HalfbandUpsampler (24 kHz mono → 48 kHz
-//        stereo) → OpusEncoder, read as fast as they come (what createDiscordStream runs when the
-//        player is the clock);
+//        it, piped away as fast as it gives packets (the player is the clock: nothing in the stream
+//        runs on a timer, and a player reading one packet per 20 ms gets the same packets);
+//   (a*) the same stages without the playout buffer: client.pcm() → HalfbandUpsampler (24 kHz mono
+//        → 48 kHz stereo) → OpusEncoder, read as fast as they come;
 //   (b)  do-it-yourself: the SSE bytes decoded by hand (the vendor docs' split('\n\n') loop), a WAV
 //        header in front, createAudioResource(…, { inputType: StreamType.Arbitrary }): voice spawns
 //        ffmpeg per stream (and demuxes or encodes with prism-media);
@@ -19,7 +18,7 @@
 //        mixer (packets a 48 kHz stereo decoder plays; see discord-native-rate.mjs for the quality check).
 //
 // Goals: (a) ≥ 10× cheaper than (b), and (a) ≤ 1.25× (d). Every repetition runs every variant
-// (burst variants on S streams, (a) on S_RT realtime streams); reported: median ms of CPU per audio
+// (on S streams each); reported: median ms of CPU per audio
 // second, and the median (min–max) of per-repetition ratios. Packet counts are checked.
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
@@ -37,7 +36,6 @@ const voice = await import('@discordjs/voice')
 
 const SECONDS = QUICK ? 0.5 : Number(process.env.SECONDS ?? 4)
 const S = QUICK ? 2 : Number(process.env.STREAMS ?? 6)
-const S_RT = QUICK ? 2 : Number(process.env.RT_STREAMS ?? 12)
 const REPS = QUICK ? 1 : Number(process.env.REPS ?? 15)
 
 const server = spawn(process.execPath, [`${here}replay-server.mjs`], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -68,13 +66,13 @@ function liveChildren() {
   return n
 }
 
-// (a) as shipped: createDiscordStream, read as the player would (it paces itself).
+// (a) as shipped: createDiscordStream, piped away (no timer anywhere in the stream).
 async function shipped() {
   const { stream } = createDiscordStream(client.pcm(req), { mode: 'opus' })
   return countPackets(stream)
 }
 
-// (a*) the same stages, no Pacer.
+// (a*) the same stages, no playout buffer.
 async function stages() {
   const pcm = client.pcm(req)
   return countPackets(pcm.pipe(new HalfbandUpsampler({ channels: 2 })).pipe(new OpusEncoder({ format: FORMAT48 })))
@@ -160,8 +158,8 @@ async function engineAloneAll(streams) {
 }
 
 const VARIANTS = [
-  { key: 'a', name: '(a) lightning-stream: pcm() → createDiscordStream opus (as shipped, realtime)', fn: shipped, streams: S_RT },
-  { key: 'a*', name: '(a*) lightning-stream: pcm() → HalfbandUpsampler → OpusEncoder (no Pacer)', fn: stages, streams: S },
+  { key: 'a', name: '(a) lightning-stream: pcm() → createDiscordStream opus (as shipped)', fn: shipped, streams: S },
+  { key: 'a*', name: '(a*) lightning-stream: pcm() → HalfbandUpsampler → OpusEncoder (no playout buffer)', fn: stages, streams: S },
   { key: 'b', name: '(b) DIY: SSE by hand → WAV → voice Arbitrary (ffmpeg per stream)', fn: diy, streams: S },
   { key: 'c', name: '(c) pcm() → 48 kHz stereo → voice Raw (prism-media encodes)', fn: raw, streams: S },
   { key: 'd', name: '(d) the Opus engine alone (limit)', all: engineAloneAll, streams: S },
@@ -180,7 +178,7 @@ for (let r = 0; r <= REPS; r++) {
     const c = process.cpuUsage(c0)
     const kids = childrenCpuUs() - k0
     for (const n of counts) {
-      // voice's Arbitrary path and the Pacer may add or drop a last partial packet; the rest must match.
+      // voice's Arbitrary path may add or drop a last partial packet; the rest must match.
       if (Math.abs(n - packetsExpected) > 2) throw new Error(`${v.name}: ${n} packets, expected ${packetsExpected}`)
     }
     if (r > 0) {

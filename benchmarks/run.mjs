@@ -4,33 +4,39 @@
 // native-rate encoding, the Opus pool) run --runs times (default 3; 1 with --quick) and every
 // figure they give is reported as its range across those runs.
 // Usage: node benchmarks/run.mjs [--quick] [--runs=N] [--only=a,b]   (npm run bench [-- --quick])
+//        node benchmarks/run.mjs --only=sinks --merge   re-runs some benchmarks, keeps the stored
+//        results of the others, and rewrites the docs from both.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
-const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e', 'throughput', 'memory', 'discord-chain', 'discord-native-rate', 'opus-pool', 'espeak', 'streaming-text']
+const BENCHES = ['sse', 'resampler', 'pcm-stages', 'codecs', 'chain', 'e2e', 'throughput', 'memory', 'discord-chain', 'discord-native-rate', 'opus-pool', 'espeak', 'streaming-text', 'sinks']
 /** Benchmarks behind goals: run --runs times, reported as ranges across runs. */
 const REPEATED = new Set(['e2e', 'throughput', 'memory', 'discord-chain', 'discord-native-rate', 'opus-pool'])
 const RUNS = quick ? 1 : Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3)
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')
+const merge = process.argv.includes('--merge')
 
 if (!existsSync(join(here, 'node_modules'))) {
   console.error('benchmarks: installing peers (npm ci in benchmarks/)')
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   if (r.status !== 0) process.exit(r.status ?? 1)
 }
-if (only) {
-  // A partial run prints its results and leaves the stored ones alone.
-}
 if (!existsSync(join(here, '../dist/esm/index.js'))) {
   console.error('benchmarks: dist/ missing; run npm run build first')
   process.exit(1)
 }
 
-const results = {}
+const stored = join(here, 'results', quick ? 'quick.json' : 'latest.json')
+// A partial run prints its results and leaves the stored ones alone, unless --merge.
+if (merge && !existsSync(stored)) {
+  console.error(`benchmarks: --merge needs stored results in ${stored}; run them all once first`)
+  process.exit(1)
+}
+const results = only && merge ? JSON.parse(readFileSync(stored, 'utf8')) : {}
 for (const name of BENCHES.filter((b) => !only || only.includes(b))) {
   const runs = []
   for (let i = 0; i < (REPEATED.has(name) ? RUNS : 1); i++) {
@@ -48,7 +54,7 @@ for (const name of BENCHES.filter((b) => !only || only.includes(b))) {
   results[name] = REPEATED.has(name) ? { ...runs[0], runs } : runs[0]
 }
 
-if (only) {
+if (only && !merge) {
   console.log(JSON.stringify(results, null, 2))
   process.exit(0)
 }
@@ -189,6 +195,26 @@ else {
     ['audio seconds per wall second', `${es.realtimeFactor.toFixed(1)}×`],
   ]), '')
 }
+
+if (results.sinks) {
+  const si = results.sinks
+  md.push('## Realtime sinks on a busy host (`sinks.mjs`)', '')
+  md.push(`Run on ${si.machine.date.slice(0, 10)}, ${si.machine.cores} cores, ${si.playsPerSinkPerLoad} plays of a ${(si.utteranceMs / 1000).toFixed(2)} s utterance per sink and load (emulator in a child process, default speed). A real \`@discordjs/voice\` AudioPlayer plays \`createDiscordStream(client.pcm(req), { mode })\` in each mode, beside the plain path (\`convertPcm\` → \`PassThrough\` → \`StreamType.Raw\`, no clock of ours); \`WrtcAudioSink\` feeds a real \`@roamhq/wrtc\` RTCAudioSource, \`LiveKitAudioSink\` a real \`@livekit/rtc-node\` AudioSource. Busy processes (\`node -e 'for(;;){}'\`) run beside it; the machine is shared, so "0 busy/core" means none started by the benchmark. Counted from what the peer received:`, '')
+  md.push('- **early**: plays that ended before the peer got every audio frame (Discord: the player went idle on `maxMissedFrames`);')
+  md.push('- **lost**: audio frames the peer never got; **silence**: silence frames the library inserted (synthesis behind);')
+  md.push('- **drift**: the latest any frame reached the peer against an ideal clock started at its first frame, ms (Discord: the player\'s own 20 ms loop, which runs late on a busy host whatever feeds it; WebRTC: the sink\'s clock; LiveKit: capture against playout);')
+  md.push('- **missed**: player reads that found nothing before the end (each is a missed frame for voice; 5 in a row end the play); **burst**: most frames handed to node-webrtc within 10 ms.', '')
+  md.push(...sinkTables(si, (name) => !name.includes('(baseline)')), '')
+}
+const baselineFile = join(here, 'results', 'sinks-baseline.json')
+// A run with LS_BASELINE=<older dist> keeps its side-by-side results apart: later runs without a
+// baseline then leave the before/after section alone.
+if (results.sinks?.baseline && !quick) writeFileSync(baselineFile, `${JSON.stringify(results.sinks, null, 2)}\n`)
+if (results.sinks && !quick && existsSync(baselineFile)) {
+  const b = JSON.parse(readFileSync(baselineFile, 'utf8'))
+  md.push('### Before and after the player became the clock', '')
+  md.push(`\`LS_BASELINE=<dist of v0.1.0> node benchmarks/sinks.mjs\` runs the previous build (a timer-driven \`Pacer\` in front of the player) beside the current one, interleaved play by play, so both see the same load. Run on ${b.machine.date.slice(0, 10)}, ${b.playsPerSinkPerLoad} plays per sink and load; raw data: \`benchmarks/results/sinks-baseline.json\`.`, '')
+  md.push(...sinkTables(b, () => true), '')
 const st = results['streaming-text']
 if (st) {
   const r = (x) => `${x.median.toFixed(1)} (${x.min.toFixed(1)}–${x.max.toFixed(1)})`
@@ -203,6 +229,35 @@ if (st) {
   ]), '')
 }
 writeFileSync(join(here, '..', 'docs', quick ? 'benchmarks-quick.md' : 'benchmarks.md'), md.join('\n'))
+
+/** The sink tables: one row per sink, one column per load; and CPU per audio second. */
+function sinkTables(si, keep) {
+  const loads = si.loads.map((l) => `${l.busyPerCore} busy/core (${l.busyProcesses})`)
+  const sinks = si.loads[0].rows.map((r) => r.sink).filter(keep)
+  const cell = (r) => {
+    const parts = [`**${r.earlyEnds}/${r.plays} early**`, `${r.framesLost} lost`, `${r.silenceFrames} silence`, `drift ${f(r.worstDriftMs, 0)} ms`]
+    if (r.sink.startsWith('Discord') || r.sink.startsWith('plain')) parts.push(`${r.missedReads} missed`)
+    if (r.sink.startsWith('Wrtc')) parts.push(`burst ${r.largestBurst}`)
+    return parts.join(' · ')
+  }
+  const rows = sinks.map((name) => [name, ...si.loads.map((l) => cell(l.rows.find((r) => r.sink === name)))])
+  const cpuRows = Object.entries(si.cpuMsPerAudioSecond).filter(([k]) => keep(k)).map(([k, v]) => [k, `${v.median.toFixed(1)} (${v.min.toFixed(1)}–${v.max.toFixed(1)})`])
+  return [
+    table(['sink', ...loads], rows),
+    '',
+    `CPU per second of audio on an idle machine (process CPU over a play: client, conversion, encoding and voice's player; median and range of ${si.cpuPlays} plays):`,
+    '',
+    table(['Discord path', 'CPU ms per audio second'], cpuRows),
+    ...(si.stallAfterPlay
+      ? [
+          '',
+          "A 400 ms synchronous stall right after `play()` (voice's player clock in debt before the first frame, as contention causes at random), idle machine:",
+          '',
+          table(['Discord path', 'plays that ended early', 'missed reads'], Object.entries(si.stallAfterPlay).filter(([k]) => keep(k)).map(([k, v]) => [k, `${v.earlyEnds}/${v.plays}`, String(v.missedReads)])),
+        ]
+      : []),
+  ]
+}
 
 // SVG: one bar per variant, log-scale µs per 20 ms chunk.
 const bars = [

@@ -10,12 +10,12 @@ const player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavi
 // In a bot: const connection = joinVoiceChannel({ channelId, guildId, adapterCreator }); connection.subscribe(player)
 
 async function say(text) {
-  const { stream, inputType, pacer } = createDiscordStream({ text, voice_id: 'magnus' }, { client, mode: 'opus' })
+  const { stream, inputType, metrics } = createDiscordStream({ text, voice_id: 'magnus' }, { client, mode: 'opus' })
   const resource = createAudioResource(stream, { inputType })
   player.play(resource)
   await entersState(player, AudioPlayerStatus.Playing, 5_000)
   await entersState(player, AudioPlayerStatus.Idle, 60_000)
-  console.error(`played ${resource.playbackDuration} ms; ${pacer.metrics.silenceFrames} silence frames covered stalls`)
+  console.error(`played ${resource.playbackDuration} ms; ${metrics.silenceFrames} silence frames covered stalls`)
 }
 
 await say('Hello, voice channel!')

@@ -16,7 +16,7 @@ const ac = new AbortController()
 const pcm = client.pcm({ text: 'Hello from a LiveKit room.', voice_id: 'magnus' }, { signal: ac.signal })
 const sink = new LiveKitAudioSink({ source, format: pcm.format })
 await pipeline(pcm, sink)
-console.error(`captured ${sink.framesCaptured} frames; ${source.queuedDuration} ms still queued`)
+console.error(`captured ${sink.framesCaptured} frames; ${sink.metrics.lateFrames} late; ${source.queuedDuration} ms still queued`)
 
 await track.close()
 await source.close()

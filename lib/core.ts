@@ -31,6 +31,19 @@ export { ULAW_TO_LINEAR, ALAW_TO_LINEAR, linearToUlaw, linearToAlaw, encodeG711 
 export { createResamplerCore, type ResamplerCore, type ResamplerOptions } from './audio/resample-core.js'
 export { createHalfbandUpsampler, type HalfbandUpsamplerCore, type HalfbandUpsamplerOptions } from './audio/halfband.core.js'
 
+// Realtime playout (the read-driven buffer behind createDiscordStream).
+export {
+  createPlayout,
+  type Playout,
+  type PlayoutAudio,
+  type PlayoutEnd,
+  type PlayoutMetrics,
+  type PlayoutOptions,
+  type PlayoutRead,
+  type PlayoutSilence,
+  type PlayoutWait,
+} from './sinks/playout.core.js'
+
 // Formats and containers.
 export { assertPcmFormat, isPcmFormat, bytesPerFrame, bytesPerSample, describeFormat, durationMs, type CodedEncoding } from './audio/format.js'
 export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'

@@ -66,9 +66,9 @@ export { convertPcm } from './audio/convert.js'
 export { instrument, stageMetrics, type StageMetrics } from './metrics/instrument.js'
 
 // The sinks: they take PCM with a format.
-export { createDiscordStream, type DiscordStream, type DiscordStreamOptions, type DiscordMode } from './sinks/discord.js'
-export { sendAudio, type SendAudioOptions, type HttpAudioFormat } from './sinks/http.js'
-export { WrtcAudioSink, LiveKitAudioSink, type WrtcAudioSinkOptions, type LiveKitAudioSinkOptions } from './sinks/rtc.js'
+export { createDiscordStream, type DiscordStream, type DiscordStreamOptions, type DiscordStreamMetrics, type DiscordMode } from './sinks/discord.js'
+export { sendAudio, audioErrorResponse, type SendAudioOptions, type SendAudioErrorInfo, type HttpAudioFormat, type HttpErrorResponse, type HttpErrorBody } from './sinks/http.js'
+export { WrtcAudioSink, LiveKitAudioSink, type WrtcAudioSinkOptions, type LiveKitAudioSinkOptions, type LiveKitSinkMetrics } from './sinks/rtc.js'
 export { PlayedWords, playheadOf, type PlayedWordsOptions } from './sinks/played-words.js'
 
 // Formats.

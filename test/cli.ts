@@ -144,8 +144,9 @@ t.test('the guides\' examples run: a custom stage, a transcoding server', async 
   t.match(custom.stderr, /gain: \d+ chunks in, \d+ out/)
   const server = spawnSync(process.execPath, [join(root, 'examples/transcoding-server.mjs')], { env, cwd: dir, encoding: 'utf8', timeout: 60_000 })
   t.equal(server.status, 0, server.stderr)
-  t.match(server.stderr, /ogg: audio\/ogg, \d+ bytes, starts with OggS/)
-  t.match(server.stderr, /mp3: audio\/mpeg, \d+ bytes/)
+  t.match(server.stderr, /ogg: 200 audio\/ogg, \d+ bytes, starts with OggS/)
+  t.match(server.stderr, /mp3: 200 audio\/mpeg, \d+ bytes/)
+  t.match(server.stderr, /empty text: 400 \{"error":\{"code":"ERR_INVALID_REQUEST"/, 'an invalid request is a 400 with a JSON body')
 })
 
 t.test('the README example runs and writes a WAV file', async (t) => {

@@ -37,7 +37,7 @@ function correlation(a: Int16Array, b: Int16Array, lag: number): number {
 
 t.test('24 kHz mono packets decode at 48 kHz stereo to the source: length, correlation, both channels', async (t) => {
   const source = renderTone({ ...req, sample_rate: 24000 })
-  const d = createDiscordStream(pcmOf(source, 24000), { nativeRate: true, leadMs: 0 })
+  const d = createDiscordStream(pcmOf(source, 24000), { nativeRate: true })
   t.equal(d.inputType, 'opus')
   const packets = await packetsOf(d.stream)
   const frames = Math.ceil(source.length / 2 / 480)
@@ -60,7 +60,7 @@ t.test('nativeRate keeps the channel count and takes 48 kHz when Opus has no suc
   const source = renderTone({ ...req, sample_rate: 24000 })
   const rs = createResamplerCore({ from: 24000, to: 44100 })
   const at44 = Buffer.concat([rs.push(source), rs.flush()])
-  const packets = await packetsOf(createDiscordStream(pcmOf(at44.subarray(0, at44.length & ~1), 44100), { nativeRate: true, leadMs: 0 }).stream)
+  const packets = await packetsOf(createDiscordStream(pcmOf(at44.subarray(0, at44.length & ~1), 44100), { nativeRate: true }).stream)
   const frames = Math.ceil(source.length / 2 / 480)
   t.ok(Math.abs(packets.length - frames) <= 1, `44.1 kHz input: ${packets.length} packets of 20 ms (resampled to 48 kHz, still mono)`)
   // A mono Opus packet says so in its TOC byte: the stereo flag (bit 2) is clear.

@@ -26,7 +26,9 @@ function sourceFiles(dir: string): string[] {
 }
 
 // Codes of other libraries that lib/ compares against (Node's, undici's); never thrown by us.
-const FOREIGN = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_STREAM_PREMATURE_CLOSE'])
+// Codes of Node we compare against, and ERR_INTERNAL: the code sendAudio's JSON body gives an
+// error that is not the library's (documented in docs/transcoding-server.md; no error class has it).
+const FOREIGN = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_INTERNAL'])
 
 t.test('ERROR_CODES, the README table and the errors guide list the same codes', async (t) => {
   const union = new Set<string>(lib.ERROR_CODES)

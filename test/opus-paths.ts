@@ -87,8 +87,14 @@ t.test("createDiscordStream 'opus': the raw packets carry the whole input plus t
   const d = createDiscordStream(pcmStream(input, stereo48), { mode: 'opus', leadMs: 20 })
   const packets: Buffer[] = []
   for await (const p of d.stream) packets.push(p as Buffer)
-  // 1000 samples → two 20 ms frames (the second padded), and one packet flushing the lookahead.
-  t.equal(packets.length, 3)
+  // 1000 samples → two 20 ms frames, the second padded with 920 samples of silence: more than the
+  // encoder's 312-sample lookahead, so the two packets carry the whole input and no flush follows.
+  t.equal(packets.length, 2, '1000 samples: two packets')
+  const exact = createDiscordStream(pcmStream(chirpPcm(48000, 1920, 2), stereo48), { mode: 'opus', leadMs: 20 })
+  const whole: Buffer[] = []
+  for await (const p of exact.stream) whole.push(p as Buffer)
+  // 1920 samples fill two frames exactly: a third packet flushes the lookahead (the last 6.5 ms).
+  t.equal(whole.length, 3, '1920 samples: two packets and the lookahead flush')
 })
 
 t.test("sendAudio 'ogg' decodes to exactly the input, converted to 48 kHz", async (t) => {

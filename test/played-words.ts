@@ -34,7 +34,7 @@ t.test('a word is heard once the playhead passes its end', async (t) => {
 t.test('playheadOf: Pacer-based sinks count audio frames, not silence; LiveKit subtracts what is queued', async (t) => {
   const pacerSink = { metrics: { framesOut: 12, silenceFrames: 2 } }
   t.equal(playheadOf(pacerSink)(), 100)
-  t.equal(playheadOf({ metrics: { framesOut: 12, silenceFrames: 2 }, pacer: { frameMs: 20 } })(), 200, 'Discord: 20 ms frames')
+  t.equal(playheadOf({ metrics: { framesOut: 12, silenceFrames: 2 }, frameMs: 20 })(), 200, 'Discord: 20 ms frames')
   t.equal(playheadOf({ framesCaptured: 50 }, 10, () => 120)(), 380)
 })
 

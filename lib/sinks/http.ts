@@ -1,23 +1,55 @@
 /**
- * Streaming speech into an HTTP response while it is synthesised.
+ * Streaming speech into an HTTP response while it is synthesised. Nothing is written until the
+ * first audio arrived (or synthesis failed), so a failure before the first byte becomes an HTTP
+ * status with a small JSON body instead of a reset socket; a failure after it ends the response
+ * cleanly with the audio so far still valid.
  * @module
  */
 import type { ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import type { Duplex } from 'node:stream'
-import { InvalidOptionError } from '../errors.js'
+import { AbortError, ApiError, ConnectionError, InvalidOptionError, InvalidRequestError, LightningStreamError, MissingApiKeyError, TimeoutError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
 import { WavEncoder } from '../audio/wav-encoder.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus.js'
 import { FfmpegTranscoder } from '../codecs/ffmpeg.js'
+import { retryAfterMs } from '../client/retry.js'
 import type { LightningClient } from '../client/client.js'
 import type { PcmReadable } from '../client/pcm-stream.js'
+import type { TtsResponseInfo } from '../client/tts-source.js'
 import type { TtsRequest } from '../client/request.js'
+import { FailureGate } from './failure-gate.js'
 
 /** Response formats of {@link sendAudio}. @category Sinks */
 export type HttpAudioFormat = 'wav' | 'ogg' | 'mp3'
+
+/** An HTTP answer for a failure before any audio was sent. @category Sinks */
+export interface HttpErrorResponse {
+  /** HTTP status code. */
+  status: number
+  /** Extra headers (lower-case names), e.g. `retry-after`. */
+  headers?: Record<string, string> | undefined
+  /** The body: an object is sent as JSON; a string or Buffer as it is. @defaultValue no body */
+  body?: unknown
+}
+
+/** What {@link SendAudioOptions.onError} is told. @category Sinks */
+export interface SendAudioErrorInfo {
+  /**
+   * `'before-audio'`: nothing was written; the answer returned by `onError` (or `response`) is
+   * sent. `'after-audio'`: the response was already streaming; it was ended cleanly after the
+   * audio so far (the return value is ignored).
+   */
+  phase: 'before-audio' | 'after-audio'
+  /** The default answer ({@link audioErrorResponse}) for this error. */
+  response: HttpErrorResponse
+  /** The TTS request's id (`X-Request-Id`), when the API answered. */
+  requestId: string | undefined
+  /** Audio bytes written to the response before the failure. */
+  bytesSent: number
+}
 
 /** Options of {@link sendAudio}. @category Sinks */
 export interface SendAudioOptions {
@@ -25,54 +57,188 @@ export interface SendAudioOptions {
   format?: HttpAudioFormat | undefined
   /** With a request as input: the client that synthesises it. */
   client?: LightningClient | undefined
-  /** Opus or mp3 bitrate. */
+  /** Opus or mp3 bitrate, bit/s. */
   bitrate?: number | undefined
+  /**
+   * Called for every synthesis or encoding failure (not for an HTTP client that disconnects).
+   * Before the first byte it may return the answer to send instead of the default
+   * ({@link audioErrorResponse}); after it, it is the place to log: the response has been ended
+   * cleanly and the returned promise rejects with the same error.
+   */
+  onError?: ((error: Error, info: SendAudioErrorInfo) => HttpErrorResponse | undefined | void) | undefined
 }
 
 const CONTENT_TYPES: Record<HttpAudioFormat, string> = { wav: 'audio/wav', ogg: 'audio/ogg', mp3: 'audio/mpeg' }
 
+/** The JSON body of an error answer: `{ error: { code, message, requestId } }`. @category Sinks */
+export interface HttpErrorBody {
+  /** What went wrong. */
+  error: {
+    /** The library's error code (`ERR_API`, `ERR_TIMEOUT`, …). */
+    code: string
+    /** A short message meant for the HTTP client: never the API key or the upstream body. */
+    message: string
+    /** The TTS request's id, to quote to support, when the API answered. */
+    requestId: string | null
+  }
+}
+
+/**
+ * The default HTTP answer for a failure before any audio was sent:
+ *
+ * | failure | status |
+ * |---|---|
+ * | invalid request (local validation, {@link InvalidRequestError}) or the API's 400/413/422 | 400 |
+ * | the API refused this server's key (401, 403) | 502 |
+ * | the API's rate or concurrency limit (429) | 503, with `Retry-After` (the API's, else 1 s) |
+ * | the API failed (5xx, other 4xx), a connection error, a broken stream | 502 |
+ * | a timeout ({@link TimeoutError}, any phase) | 504 |
+ * | this server's own set-up (a missing key, an invalid option, anything else) | 500 |
+ *
+ * The body is {@link HttpErrorBody} JSON. It never holds the key, and it does not relay the
+ * API's error body (only, for a 400, the validation messages).
+ * @category Sinks
+ */
+export function audioErrorResponse(error: unknown, requestId?: string | undefined): HttpErrorResponse {
+  const code = error instanceof LightningStreamError ? error.code : 'ERR_INTERNAL'
+  const rid = error instanceof ApiError ? error.requestId ?? requestId : requestId
+  const answer = (status: number, message: string, headers?: Record<string, string>): HttpErrorResponse => {
+    const body: HttpErrorBody = { error: { code, message, requestId: rid ?? null } }
+    return headers ? { status, headers, body } : { status, body }
+  }
+  if (error instanceof InvalidRequestError) return answer(400, error.message)
+  if (error instanceof ApiError) {
+    const s = error.status
+    if (s === 400 || s === 413 || s === 422) return answer(400, `The speech service rejected the request${error.details.length ? `: ${error.details.join('; ')}` : ''}`)
+    if (s === 401 || s === 403) return answer(502, "The speech service refused this server's credentials")
+    if (s === 429) {
+      const wait = retryAfterMs(error.headers)
+      return answer(503, 'The speech service is busy; retry later', { 'retry-after': String(Math.max(1, Math.ceil((wait ?? 1000) / 1000))) })
+    }
+    return answer(502, `The speech service failed (${s})`)
+  }
+  if (error instanceof TimeoutError) return answer(504, 'The speech service did not answer in time')
+  if (error instanceof ConnectionError) return answer(502, 'The speech service could not be reached')
+  if (error instanceof MissingApiKeyError || error instanceof InvalidOptionError) return answer(500, 'Speech is not configured correctly on this server')
+  if (error instanceof AbortError) return answer(503, 'Synthesis was aborted')
+  if (error instanceof LightningStreamError) return answer(502, 'The speech service sent a broken stream')
+  return answer(500, 'Internal error')
+}
+
+function encoders(format: HttpAudioFormat, pcm: PcmFormat, bitrate: number | undefined): Duplex[] {
+  if (format === 'wav') return [new WavEncoder({ format: pcm })]
+  if (format === 'mp3') return [new FfmpegTranscoder({ input: pcm, output: 'mp3', bitrate })]
+  const target: PcmFormat = { sampleRate: 48000, channels: pcm.channels, encoding: 's16le' }
+  const opus = new OpusEncoder({ format: target, bitrate })
+  return [...convertPcm(pcm, target), opus, new OggOpusMuxer({ encoder: opus })]
+}
+
+function writeError(res: ServerResponse, answer: HttpErrorResponse): void {
+  if (res.headersSent || res.destroyed || res.writableEnded) return
+  const body = answer.body
+  const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+  res.statusCode = answer.status
+  for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v)
+  if (payload !== undefined && !res.hasHeader('content-type')) {
+    res.setHeader('content-type', typeof body === 'object' && !Buffer.isBuffer(body) ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8')
+  }
+  res.setHeader('cache-control', 'no-store')
+  res.end(payload)
+}
+
 /**
  * Streams audio into `res` as it is synthesised: `Content-Type` set, no `Content-Length`
- * (chunked), `Cache-Control: no-store`. A client that disconnects aborts the TTS request and
- * frees the encoders (and kills ffmpeg). Resolves when the response is complete; rejects with
- * the error that ended it (after destroying the response if headers were already sent).
+ * (chunked), `Cache-Control: no-store`.
+ *
+ * - Nothing is written before the first audio arrived. A failure before that becomes an HTTP
+ *   answer: the status from {@link audioErrorResponse} (400, 502, 503 with `Retry-After`, 504,
+ *   500) with a JSON {@link HttpErrorBody}, or what `onError` returns.
+ * - After the first byte, a failure of synthesis ends the response cleanly: the encoders flush, so
+ *   a WAV stays playable and an Ogg gets its final page; `onError` is called.
+ * - A client that disconnects aborts the TTS request and frees the encoders (and kills ffmpeg).
+ *
+ * Resolves when all the audio was sent. Rejects with the error otherwise, after the response has
+ * been answered or ended: a synthesis failure, or an {@link AbortError} when the HTTP client left.
  *
  * @example
  * ```ts
- * http.createServer((req, res) => {
- *   sendAudio(res, { text: 'Hello over HTTP.', voice_id: 'magnus' }, { client, format: 'ogg' }).catch(() => {})
+ * http.createServer(async (req, res) => {
+ *   try {
+ *     await sendAudio(res, { text: 'Hello over HTTP.', voice_id: 'magnus' }, { client, format: 'ogg' })
+ *   } catch (err) {
+ *     console.error('speech failed:', (err as LightningStreamError).code) // already answered
+ *   }
  * })
  * ```
  * @category Sinks
  */
 export async function sendAudio(res: ServerResponse, input: PcmReadable | TtsRequest, options: SendAudioOptions = {}): Promise<void> {
-  const format = options.format ?? 'ogg'
-  if (!(format in CONTENT_TYPES)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
   const ac = new AbortController()
+  let requestId: string | undefined
+  let bytesSent = 0
+  const report = (error: Error, phase: SendAudioErrorInfo['phase']): HttpErrorResponse => {
+    const response = audioErrorResponse(error, requestId)
+    let chosen: HttpErrorResponse | undefined | void
+    try {
+      chosen = options.onError?.(error, { phase, response, requestId, bytesSent })
+    } catch {
+      chosen = undefined // a throwing callback must not leave the request unanswered
+    }
+    return chosen ?? response
+  }
+  const format = options.format ?? 'ogg'
   let pcm: PcmReadable
-  if ('text' in input) {
-    if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
-    pcm = options.client.pcm(input, { signal: ac.signal })
-  } else pcm = input
+  let stages: Duplex[]
+  try {
+    if (!(format in CONTENT_TYPES)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
+    if ('text' in input) {
+      if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
+      pcm = options.client.pcm(input, { signal: ac.signal })
+    } else pcm = input
+    stages = encoders(format, pcm.format, options.bitrate)
+  } catch (err) {
+    if (!('text' in input)) input.destroy()
+    writeError(res, report(err as Error, 'before-audio'))
+    throw err
+  }
+  pcm.once('response', (info: TtsResponseInfo) => (requestId = info.requestId))
   const onClose = () => {
     if (!res.writableFinished) ac.abort()
   }
   res.once('close', onClose)
-  let stages: Duplex[]
-  if (format === 'wav') stages = [new WavEncoder({ format: pcm.format })]
-  else if (format === 'mp3') stages = [new FfmpegTranscoder({ input: pcm.format, output: 'mp3', bitrate: options.bitrate })]
-  else {
-    const target: PcmFormat = { sampleRate: 48000, channels: pcm.format.channels, encoding: 's16le' }
-    const opus = new OpusEncoder({ format: target, bitrate: options.bitrate })
-    stages = [...convertPcm(pcm.format, target), opus, new OggOpusMuxer({ encoder: opus })]
-  }
-  if (!res.headersSent) {
-    res.statusCode = 200
-    res.setHeader('content-type', CONTENT_TYPES[format])
-    res.setHeader('cache-control', 'no-store')
-  }
+  const gate = new FailureGate(pcm)
+  ac.signal.addEventListener('abort', () => gate.destroy(), { once: true })
   try {
-    await pipeline([pcm, ...stages, res], { signal: ac.signal })
+    // Hold the answer until the first audio (the TTS response is known by then) or a failure.
+    const first = await gate.first
+    if (first instanceof Error) {
+      for (const s of stages) s.destroy()
+      gate.destroy()
+      if ((first as { code?: string }).code === 'ERR_ABORTED' && res.destroyed) throw new AbortError('The HTTP client disconnected before the audio started')
+      writeError(res, report(first, 'before-audio'))
+      throw first
+    }
+    if (!res.headersSent) {
+      res.statusCode = 200
+      res.setHeader('content-type', CONTENT_TYPES[format])
+      res.setHeader('cache-control', 'no-store')
+      if (requestId) res.setHeader('x-request-id', requestId)
+    }
+    const last = stages[stages.length - 1] ?? gate
+    const sent = pipeline([gate, ...stages, res])
+    last.on('data', (c: Buffer) => (bytesSent += c.length))
+    try {
+      await sent
+    } catch (err) {
+      if (ac.signal.aborted || res.destroyed) throw new AbortError('The HTTP client disconnected', { cause: err })
+      report(err as Error, 'after-audio')
+      throw err
+    }
+    const failure = gate.failure
+    if (failure) {
+      report(failure, 'after-audio')
+      throw failure
+    }
   } finally {
     res.off('close', onClose)
   }

@@ -1,7 +1,16 @@
 /**
- * The clock between a bursty network and a realtime sink: frames leave on the wall clock, a start
- * cushion absorbs jitter, underruns are filled with silence, and a bounded lead backpressures a
- * fast source instead of buffering it without limit.
+ * The clock between a bursty network and a realtime sink that has no clock of its own (node-webrtc's
+ * `RTCAudioSource` takes frames when it is called): frames leave on the wall clock, a start cushion
+ * absorbs jitter, underruns are filled with silence, and a bounded lead backpressures a fast
+ * source instead of buffering it without limit. (A sink that pulls, like Discord's player, needs
+ * no second clock: see `playout.core.ts`.)
+ *
+ * After the event loop stalls (a busy host, a long synchronous task), the frames that fell due
+ * during the stall leave at once: the clock catches up and does not drift, and no audio is
+ * dropped. No frame leaves more than `maxBurstMs` after its slot; a longer stall moves the clock
+ * by the rest (counted in `driftMs`), so no window of one frame length ever holds more than
+ * `maxBurstMs / frameMs + 2` frames and a receiver's jitter buffer is never flooded. Slots that fell due while there was no
+ * audio either are not filled with silence after the fact.
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream'
@@ -31,6 +40,12 @@ export interface PacerOptions {
    */
   fillSilence?: boolean | undefined
   /**
+   * The latest a frame may leave after its slot, ms: after a stall the due frames leave at once,
+   * at most `maxBurstMs / frameMs + 2` of them within one frame length; a longer stall moves the clock by the excess
+   * instead (`metrics.driftMs`). @defaultValue `200`
+   */
+  maxBurstMs?: number | undefined
+  /**
    * Pad the short last frame with silence to a whole frame. An Opus encoder after the pacer pads
    * (and records the true length for the Ogg end granule) itself, so it wants `false`.
    * @defaultValue `fillSilence`
@@ -52,8 +67,16 @@ export interface PacerMetrics {
   maxQueuedMs: number
   /** Frames dropped by {@link Pacer.clear} (barge-in). */
   clearedFrames: number
-  /** How late the latest frame left against the ideal clock, ms (drift after correction). */
+  /** How late the latest frame left against its slot on the clock, ms. */
   lateMs: number
+  /** The latest any frame left against its slot, ms. */
+  maxLateMs: number
+  /** Frames that left more than one frame length after their slot (an event-loop stall). */
+  lateFrames: number
+  /** How far the clock was moved back: stalls longer than `maxBurstMs`, and slots skipped while no audio was queued, ms. */
+  driftMs: number
+  /** The most frames sent within one frame length of wall time (a catch-up burst); at most `maxBurstMs / frameMs + 2`. */
+  maxBurstFrames: number
 }
 
 /**
@@ -78,6 +101,10 @@ export class Pacer extends Transform {
   readonly #leadFrames: number
   readonly #maxFrames: number
   readonly #fill: boolean
+  /** The latest a frame may leave after its slot, ms (`maxBurstMs`). */
+  readonly #maxLateMs: number
+  #burstStart = -Infinity
+  #burst = 0
   readonly #framer: FramerCore
   readonly #frameBytes: number
   #queue: Buffer[] = []
@@ -91,7 +118,19 @@ export class Pacer extends Transform {
   #heldWrite: TransformCallback | undefined
   #pending: Buffer | undefined // the part of the current write not framed yet (lead bound)
   #flushed: TransformCallback | undefined
-  readonly #m: PacerMetrics = { framesOut: 0, silenceFrames: 0, underruns: 0, queuedMs: 0, maxQueuedMs: 0, clearedFrames: 0, lateMs: 0 }
+  readonly #m: PacerMetrics = {
+    framesOut: 0,
+    silenceFrames: 0,
+    underruns: 0,
+    queuedMs: 0,
+    maxQueuedMs: 0,
+    clearedFrames: 0,
+    lateMs: 0,
+    maxLateMs: 0,
+    lateFrames: 0,
+    driftMs: 0,
+    maxBurstFrames: 0,
+  }
 
   constructor(options: PacerOptions) {
     super({ objectMode: false, readableHighWaterMark: 4 * 1024 })
@@ -107,6 +146,9 @@ export class Pacer extends Transform {
     this.#period = frameMs / rate
     this.#leadFrames = Math.max(1, Math.ceil((options.leadMs ?? 60) / frameMs))
     this.#maxFrames = Math.max(this.#leadFrames + 1, Math.ceil((options.maxLeadMs ?? 1000) / frameMs))
+    const burst = options.maxBurstMs ?? 200
+    if (!(burst > 0) || !Number.isFinite(burst)) throw new InvalidOptionError('maxBurstMs', `must be a positive number of ms (got ${burst})`)
+    this.#maxLateMs = Math.max(burst, frameMs)
   }
 
   /** Counters: frames out, silence, underruns, queue depth, drift. */
@@ -168,43 +210,82 @@ export class Pacer extends Transform {
     this.#tick()
   }
 
+  /**
+   * One timer callback: sends every frame whose slot has come, then sleeps until the next slot.
+   * Slots are `t0 + n × period` on the monotonic clock. No frame leaves more than `maxBurstMs`
+   * after its slot: past that the clock moves instead, so no window of one frame length holds
+   * more than `maxBurstMs / frameMs + 2` frames, even when the process is descheduled mid-burst.
+   */
   #tick = (): void => {
     this.#timer = undefined
     if (this.destroyed) return
-    const frame = this.#queue.shift()
-    if (frame) {
-      this.#inUnderrun = false
-      this.push(frame)
-      this.#m.framesOut++
-      // Completing the held write can end the input and run _flush synchronously, inside this
-      // tick: it must not tick again (one frame early, and a second timer chain).
-      this.#inTick = true
-      try {
-        this.#feed()
-      } finally {
-        this.#inTick = false
+    for (;;) {
+      const now = performance.now()
+      let slot = this.#t0 + this.#n * this.#period
+      if (slot > now) break
+      if (now - slot > this.#maxLateMs) {
+        // A stall longer than the bound: move the clock rather than send later still.
+        this.#shift(now - slot - this.#maxLateMs)
+        slot = now - this.#maxLateMs
       }
-    } else if (this.#ended) {
-      const done = this.#flushed
-      this.#flushed = undefined
-      done?.()
-      return
-    } else if (this.#fill) {
-      if (!this.#inUnderrun) this.#m.underruns++
-      this.#inUnderrun = true
-      this.push(Buffer.alloc(this.#frameBytes))
-      this.#m.silenceFrames++
+      const frame = this.#queue.shift()
+      if (frame) {
+        this.#inUnderrun = false
+        this.push(frame)
+        // Completing the held write can end the input and run _flush synchronously, inside this
+        // tick: it must not tick again (one frame early, and a second timer chain).
+        this.#inTick = true
+        try {
+          this.#feed()
+        } finally {
+          this.#inTick = false
+        }
+      } else if (this.#ended) {
+        const done = this.#flushed
+        this.#flushed = undefined
+        done?.()
+        return
+      } else if (this.#fill) {
+        // Nothing queued: no silence for slots already past; one silence frame for the latest one.
+        const past = Math.floor((now - slot) / this.#period)
+        if (past > 0) {
+          this.#shift(past * this.#period)
+          slot += past * this.#period
+        }
+        if (!this.#inUnderrun) this.#m.underruns++
+        this.#inUnderrun = true
+        this.push(Buffer.alloc(this.#frameBytes))
+        this.#m.silenceFrames++
+      } else {
+        // No data and no silence wanted: stop the clock; the next write restarts it.
+        this.#started = false
+        return
+      }
+      const late = now - slot
+      this.#m.lateMs = late
+      if (late > this.#m.maxLateMs) this.#m.maxLateMs = late
+      if (late > this.#period) this.#m.lateFrames++
       this.#m.framesOut++
-    } else {
-      // No data and no silence wanted: stop the clock; the next write restarts it.
-      this.#started = false
-      return
+      this.#n++
+      // Frames sent within one frame length of wall time: 1 (or 2) on time, more in a catch-up.
+      if (now - this.#burstStart > this.#period) {
+        this.#burstStart = now
+        this.#burst = 0
+      }
+      if (++this.#burst > this.#m.maxBurstFrames) this.#m.maxBurstFrames = this.#burst
     }
-    this.#n++
-    const due = this.#t0 + this.#n * this.#period
-    const now = performance.now()
-    this.#m.lateMs = Math.max(0, now - (this.#t0 + (this.#n - 1) * this.#period))
-    this.#timer = setTimeout(this.#tick, Math.max(0, due - now))
+    this.#schedule()
+  }
+
+  /** Moves the clock later by `ms` (a stall beyond the burst bound, or slots with nothing to send). */
+  #shift(ms: number): void {
+    this.#t0 += ms
+    this.#m.driftMs += ms
+  }
+
+  #schedule(): void {
+    const wait = this.#t0 + this.#n * this.#period - performance.now()
+    this.#timer = setTimeout(this.#tick, Math.max(0, wait))
   }
 
   /** @internal */

@@ -8,8 +8,8 @@
  * The playhead of each sink ({@link playheadOf}):
  * - `WrtcAudioSink`: audio frames handed to `onData` (10 ms each), not counting silence fill;
  * - `LiveKitAudioSink`: frames captured minus what LiveKit still queues (`queuedDuration`);
- * - `createDiscordStream`'s result: audio frames its pacer released, not counting silence fill
- *   (ahead of the speaker by the Opus encoder's and voice's buffers, a few 20 ms frames);
+ * - `createDiscordStream`'s result: audio frames the player read (20 ms each), not counting
+ *   silence fill (ahead of the speaker by voice's send path, about one frame);
  * - or any function returning milliseconds of the stream's audio played.
  * @module
  */
@@ -44,15 +44,12 @@ export interface PacedSinkLike {
 }
 
 /**
- * What `createDiscordStream()` returns: frame counts and the pacer's frame length.
+ * What `createDiscordStream()` returns: frame counts and the frame length.
  * @inline
  */
 export interface PacedStreamLike extends PacedSinkLike {
-  /** The pacer, for its frame length. */
-  readonly pacer: {
-    /** Frame length, ms. */
-    readonly frameMs: number
-  }
+  /** Frame length, ms (20 for Discord). */
+  readonly frameMs: number
 }
 
 /**
@@ -85,7 +82,9 @@ export interface PlayedWordsOptions {
  */
 export function playheadOf(sink: PlayheadSink, frameMs = 10, queuedMs?: () => number): Playhead {
   if ('framesCaptured' in sink) return () => Math.max(0, sink.framesCaptured * frameMs - (queuedMs?.() ?? 0))
-  const ms = 'pacer' in sink ? sink.pacer.frameMs : frameMs
+  // WrtcAudioSink keeps its Pacer (and its frame length) on a protected field.
+  const paced = sink as { frameMs?: unknown; pacer?: { frameMs?: unknown } }
+  const ms = typeof paced.frameMs === 'number' ? paced.frameMs : typeof paced.pacer?.frameMs === 'number' ? paced.pacer.frameMs : frameMs
   return () => (sink.metrics.framesOut - sink.metrics.silenceFrames) * ms
 }
 

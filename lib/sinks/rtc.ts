@@ -28,21 +28,31 @@ export interface WrtcAudioSinkOptions {
   leadMs?: number | undefined
   /** Audio held ahead of the clock before writes wait, ms. @defaultValue `500` */
   maxLeadMs?: number | undefined
+  /**
+   * The latest a frame may leave after its slot, ms. After an event-loop stall the due frames
+   * leave at once: a stall up to this long is caught up (no drift, nothing dropped); a longer one
+   * moves the clock by the rest (`metrics.driftMs`), so a burst is at most this much audio
+   * (plus two frames) in any 10 ms. @defaultValue `200`
+   */
+  maxBurstMs?: number | undefined
 }
 
 /** Ties a sink's Writable side to a Pacer that emits frames on the wall clock. @internal */
 abstract class PacedSink extends Writable {
   protected readonly pacer: Pacer
   #ended: Promise<void>
-  constructor(format: PcmFormat, frameMs: number, leadMs: number, maxLeadMs: number) {
+  constructor(format: PcmFormat, frameMs: number, leadMs: number, maxLeadMs: number, maxBurstMs: number) {
     super({ decodeStrings: true })
-    this.pacer = new Pacer({ format, frameMs, leadMs, maxLeadMs, fillSilence: true })
+    this.pacer = new Pacer({ format, frameMs, leadMs, maxLeadMs, maxBurstMs, fillSilence: true })
     this.pacer.on('data', (frame: Buffer) => this.sendFrame(frame))
     this.pacer.on('error', (err: Error) => this.destroy(err))
     this.#ended = new Promise((resolve) => this.pacer.once('end', resolve))
   }
   protected abstract sendFrame(frame: Buffer): void
-  /** Frames sent, silence, underruns, queue depth, drift. */
+  /**
+   * Frames sent, silence frames and underruns, queue depth, lateness (`lateFrames`, `maxLateMs`),
+   * clock moves (`driftMs`) and the largest catch-up burst.
+   */
   get metrics(): PacerMetrics {
     return this.pacer.metrics
   }
@@ -71,6 +81,12 @@ abstract class PacedSink extends Writable {
  * a fresh, exactly sized `Int16Array`, on a drift-corrected wall clock (100 calls per second),
  * with silence on underrun so the track never starves.
  *
+ * Under load: every frame is delivered. After an event-loop stall the frames that fell due leave
+ * at once; no frame leaves more than `maxBurstMs` (200 ms) after its slot, so at most 22 calls
+ * fall in any 10 ms, and a longer stall moves the clock by the rest instead of flooding the
+ * receiver's jitter buffer. `metrics` reports `lateFrames`,
+ * `maxLateMs`, `driftMs` and `maxBurstFrames`.
+ *
  * @example
  * ```ts
  * import wrtc from '@roamhq/wrtc'
@@ -92,7 +108,7 @@ export class WrtcAudioSink extends PacedSink {
     if (f.encoding !== 's16le') throw new AudioFormatError('node-webrtc takes 16-bit samples: s16le only')
     if (f.sampleRate % 100 !== 0) throw new AudioFormatError(`node-webrtc needs 10 ms frames: the rate must be divisible by 100 (got ${f.sampleRate})`)
     if (f.channels !== 1 && f.channels !== 2) throw new AudioFormatError('node-webrtc takes 1 or 2 channels')
-    super(f, 10, options.leadMs ?? 60, options.maxLeadMs ?? 500)
+    super(f, 10, options.leadMs ?? 60, options.maxLeadMs ?? 500, options.maxBurstMs ?? 200)
     this.#source = options.source
     this.#format = { ...f }
     this.#samplesPerFrame = f.sampleRate / 100
@@ -142,6 +158,23 @@ export interface LiveKitAudioSinkOptions {
   waitForPlayout?: boolean | undefined
 }
 
+/** What a {@link LiveKitAudioSink} has done. @category Sinks */
+export interface LiveKitSinkMetrics {
+  /** Frames handed to `captureFrame` (and accepted). */
+  framesCaptured: number
+  /** Samples per channel captured: every sample written, the last partial frame included. */
+  samplesCaptured: number
+  /**
+   * Frames captured after the source's queue had already played out: the track had a gap
+   * (synthesis or this process fell behind). The first frame, and the first after `clear()`, never count.
+   */
+  lateFrames: number
+  /** Total length of those gaps: how far playout fell behind the audio's own timeline, ms. */
+  driftMs: number
+  /** The most audio queued in the source, ms (its own estimate of the native queue). */
+  maxQueuedMs: number
+}
+
 /**
  * Writable: PCM in, real LiveKit `AudioFrame`s out through `AudioSource.captureFrame`, awaited
  * (real backpressure from LiveKit's queue: bursty TTS never overflows it). Frames are owned
@@ -163,7 +196,9 @@ export class LiveKitAudioSink extends Writable {
   readonly #framer: FramerCore
   readonly #wait: boolean
   #AudioFrame: AudioFrameCtor | undefined
-  #frames = 0
+  readonly #m: LiveKitSinkMetrics = { framesCaptured: 0, samplesCaptured: 0, lateFrames: 0, driftMs: 0, maxQueuedMs: 0 }
+  /** When the queued audio will have played out (performance.now() ms); 0 when nothing is queued yet. */
+  #playoutEnd = 0
 
   constructor(options: LiveKitAudioSinkOptions) {
     super({ decodeStrings: true })
@@ -183,12 +218,18 @@ export class LiveKitAudioSink extends Writable {
 
   /** Frames captured so far. */
   get framesCaptured(): number {
-    return this.#frames
+    return this.#m.framesCaptured
+  }
+
+  /** Frames and samples captured, late frames and drift, queue depth. */
+  get metrics(): LiveKitSinkMetrics {
+    return { ...this.#m }
   }
 
   /** Barge-in: drops the source's queued audio now. */
   clear(): void {
     this.#source.clearQueue()
+    this.#playoutEnd = 0
   }
 
   async #capture(frames: Buffer[]): Promise<void> {
@@ -199,9 +240,24 @@ export class LiveKitAudioSink extends Writable {
     const ch = this.#format.channels
     for (const f of frames) {
       const samples = new Int16Array(f.buffer, f.byteOffset, f.length >> 1) // owned: byteOffset 0
-      await this.#source.captureFrame(new this.#AudioFrame(samples, this.#format.sampleRate, ch, samples.length / ch))
-      this.#frames++
+      const perChannel = samples.length / ch
+      this.#account(perChannel)
+      await this.#source.captureFrame(new this.#AudioFrame(samples, this.#format.sampleRate, ch, perChannel))
+      this.#m.framesCaptured++
+      this.#m.samplesCaptured += perChannel
     }
+  }
+
+  /** Playout bookkeeping, the model LiveKit's own `queuedDuration` uses: the queue drains in realtime. */
+  #account(perChannel: number): void {
+    const now = performance.now()
+    const ms = (perChannel / this.#format.sampleRate) * 1000
+    if (this.#playoutEnd !== 0 && now > this.#playoutEnd) {
+      this.#m.lateFrames++
+      this.#m.driftMs += now - this.#playoutEnd
+    }
+    this.#playoutEnd = Math.max(now, this.#playoutEnd) + ms
+    this.#m.maxQueuedMs = Math.max(this.#m.maxQueuedMs, this.#playoutEnd - now)
   }
 
   /** @internal */
