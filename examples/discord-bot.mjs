@@ -10,7 +10,7 @@ const player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavi
 // In a bot: const connection = joinVoiceChannel({ channelId, guildId, adapterCreator }); connection.subscribe(player)
 
 async function say(text) {
-  const { stream, inputType, metrics } = createDiscordStream({ text, voice_id: 'magnus' }, { client, mode: 'opus' })
+  const { stream, inputType, metrics } = createDiscordStream(client.pcm({ text, voice_id: 'magnus' }), { mode: 'opus' })
   const resource = createAudioResource(stream, { inputType })
   player.play(resource)
   await entersState(player, AudioPlayerStatus.Playing, 5_000)
