@@ -6,19 +6,8 @@
 // Opus encoding joins this chain when the encoder stages land.
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import {
-  AudioChunkDecoder,
-  ChannelMixer,
-  createChannelMixer,
-  createAudioChunkDecoder,
-  createPcmFramer,
-  createResampler,
-  createSseParser,
-  instrument,
-  PcmFramer,
-  Resampler,
-  SseParser,
-} from '../dist/esm/index.js'
+import { AudioChunkDecoder, ChannelMixer, instrument, PcmFramer, Resampler, SseParser } from '../dist/esm/index.js'
+import { createChannelMixer, createAudioChunkDecoder, createPcmFramer, createResampler, createSseParser } from '../dist/esm/core.js'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../dist/esm/emulator/index.js'
 import { chunks, interleaveAsync, machine, QUICK, speechLike } from './lib.mjs'
 

@@ -8,7 +8,10 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createOggOpusChain, createOggOpusMuxer, createOpusEngine, ffmpegArgs, OggOpusMuxer, opusEngineReport, OpusEncoder } from '../dist/esm/index.js'
+import { createOggOpusChain, OggOpusMuxer, opusEngineReport, OpusEncoder } from '../dist/esm/index.js'
+import { createOpusEngine } from '../dist/esm/codecs/opus-engines.js'
+import { ffmpegArgs } from '../dist/esm/codecs/ffmpeg-args.js'
+import { createOggOpusMuxer } from '../dist/esm/core.js'
 import { chunks, interleaveAsync, machine, QUICK, speechLike } from './lib.mjs'
 
 const SECONDS = QUICK ? 2 : 10

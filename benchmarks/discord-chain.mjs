@@ -26,7 +26,9 @@ import { fileURLToPath } from 'node:url'
 import { Writable, Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { request, Agent } from 'undici'
-import { createDiscordStream, createHalfbandUpsampler, createOpusEngine, HalfbandUpsampler, LightningClient, OpusEncoder } from '../dist/esm/index.js'
+import { createDiscordStream, HalfbandUpsampler, LightningClient, OpusEncoder } from '../dist/esm/index.js'
+import { createHalfbandUpsampler } from '../dist/esm/core.js'
+import { createOpusEngine } from '../dist/esm/codecs/opus-engines.js'
 import { machine, median, QUICK, speechLike } from './lib.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))

@@ -10,7 +10,8 @@
 // and L/R difference. CPU per audio second of each encode path, median of interleaved repetitions.
 import { Decoder } from '@evan/opus'
 import OpusScript from 'opusscript'
-import { createResampler, HalfbandUpsampler, OpusEncoder } from '../dist/esm/index.js'
+import { HalfbandUpsampler, OpusEncoder } from '../dist/esm/index.js'
+import { createResampler } from '../dist/esm/core.js'
 import { createEspeakEngine } from '../dist/esm/emulator/index.js'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'

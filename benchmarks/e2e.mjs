@@ -10,7 +10,7 @@ import { createParser } from 'eventsource-parser'
 import { LightningClient } from '../dist/esm/index.js'
 import { machine, median, QUICK } from './lib.mjs'
 
-const cli = fileURLToPath(new URL('../dist/esm/cli/main.js', import.meta.url))
+const cli = fileURLToPath(new URL('../dist/esm/cli/bin.js', import.meta.url))
 const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--max-concurrent', '64', '--engine', 'tone'], { stdio: ['ignore', 'pipe', 'inherit'] })
 const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(d.toString().trim())))
 const body = (text) => ({ text, voice_id: 'magnus', sample_rate: 24000, output_format: 'pcm' })

@@ -13,7 +13,8 @@
 //    Reported: p50, p99 and max over all packets, and the in-thread encode time of a frame for
 //    comparison ("added" = p99 minus that).
 import os from 'node:os'
-import { OpusEncoderPool, createOpusEngine } from '../dist/esm/index.js'
+import { OpusEncoderPool } from '../dist/esm/index.js'
+import { createOpusEngine } from '../dist/esm/codecs/opus-engines.js'
 import { machine, median, QUICK, speechLike } from './lib.mjs'
 
 const SETTINGS = { sampleRate: 48000, channels: 2, application: 'audio', bitrate: 64000, complexity: undefined, fec: false, packetLossPercent: 0 }

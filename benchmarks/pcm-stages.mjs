@@ -2,7 +2,8 @@
 // PcmFramer (4 300-byte network-sized chunks → 20 ms frames), G711Decoder (8 kHz μ-law) and
 // WavEncoder, each against the obvious hand-written peer and memcpy of the same bytes (the
 // limit), in the same run. The framer's peer is prism-media's pattern: Buffer.concat per chunk.
-import { createChannelMixer, createPcmFramer, decodeG711, encodeG711, WavEncoder } from '../dist/esm/index.js'
+import { WavEncoder } from '../dist/esm/index.js'
+import { createChannelMixer, createPcmFramer, decodeG711, encodeG711 } from '../dist/esm/core.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
 
 const SECONDS = QUICK ? 2 : 10

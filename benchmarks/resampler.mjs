@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import SpeexResampler from '@echogarden/speex-resampler-wasm/simd'
-import { createResampler } from '../dist/esm/index.js'
+import {  } from '../dist/esm/index.js'
+import { createResampler } from '../dist/esm/core.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
 
 const require = createRequire(import.meta.url)

@@ -5,7 +5,8 @@
 // Scenarios are named by network chunk size. Every variant's PCM is checked byte for byte.
 import { StringDecoder } from 'node:string_decoder'
 import { createParser } from 'eventsource-parser'
-import { createAudioChunkDecoder, createSseParser } from '../dist/esm/index.js'
+import {  } from '../dist/esm/index.js'
+import { createAudioChunkDecoder, createSseParser } from '../dist/esm/core.js'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../dist/esm/emulator/index.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
 

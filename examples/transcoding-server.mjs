@@ -15,8 +15,8 @@ const server = createServer(async (req, res) => {
   const text = url.searchParams.get('text') ?? 'Hello from the transcoding server.'
   const format = url.searchParams.get('format') === 'mp3' ? 'mp3' : 'ogg'
   try {
-    await sendAudio(res, { text, voice_id: 'magnus' }, {
-      client,
+    // A function: an invalid request (pcm() throws) is answered with 400 like any other failure.
+    await sendAudio(res, () => client.pcm({ text, voice_id: 'magnus' }), {
       format,
       bitrate: format === 'ogg' ? 32000 : undefined,
       // Every synthesis failure, before the first byte (return an answer to replace the default) or after it.

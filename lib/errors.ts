@@ -10,6 +10,9 @@
  *
  * @module
  */
+// Types only, for the {@link} references in the docs (erased at build time: no import cycle at run time).
+import type { PcmStream } from './client/pcm-stream.js'
+import type { TextToSpeechStream } from './client/text-to-speech-stream.js'
 
 const kBrands = Symbol.for('lightning-stream.error')
 
@@ -17,6 +20,7 @@ const kBrands = Symbol.for('lightning-stream.error')
  * Every `code` a lightning-stream error can carry, documented in the README's error table and
  * in `docs/errors-and-retries.md`. {@link ErrorCode} is the union of these strings, so a
  * `switch (err.code)` is checked by TypeScript.
+ * @category Errors
  */
 export const ERROR_CODES = [
   'ERR_INVALID_REQUEST',
@@ -41,10 +45,10 @@ export const ERROR_CODES = [
   'ERR_ESPEAK_FAILED',
 ] as const
 
-/** The documented error codes: switch on these. */
+/** The documented error codes: switch on these. @category Errors */
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
-/** How much audio had been handed downstream when an error happened. */
+/** How much audio had been handed downstream when an error happened. @category Errors */
 export interface AudioDelivered {
   /** Audio-bearing SSE frames decoded. */
   frames: number
@@ -54,12 +58,25 @@ export interface AudioDelivered {
   durationMs?: number | undefined
 }
 
-/** Options shared by every error constructor. */
+/** Where a segmented synthesis failed (`pcm()` on long text, `streamText({ transport: 'sse' })`). @category Errors */
+export interface SegmentInfo {
+  /** 0-based index of the request among the segments. */
+  index: number
+  /** The text of that request. */
+  text: string
+}
+
+/**
+ * Options shared by every error constructor.
+ * @inline
+ */
 export interface LightningStreamErrorOptions {
   /** The underlying error, kept as `error.cause`. */
   cause?: unknown
   /** Audio delivered before the failure. */
   delivered?: AudioDelivered | undefined
+  /** The segment whose request failed, for segmented synthesis. */
+  segment?: SegmentInfo | undefined
 }
 
 /**
@@ -72,23 +89,39 @@ export interface LightningStreamErrorOptions {
  *   if (err instanceof LightningStreamError && err.code === 'ERR_API') console.error(err.status)
  * }
  * ```
+ * @category Errors
  */
 export class LightningStreamError extends Error {
   /** Stable machine-readable code, one of {@link ERROR_CODES}, e.g. `ERR_API`, `ERR_STREAM_TRUNCATED`. */
   readonly code: ErrorCode
-  /** Audio delivered before the failure, when the error happened mid-stream. */
-  delivered: AudioDelivered | undefined
+  /**
+   * Audio delivered before the failure, when the error happened mid-stream. Set once: by the
+   * stage that built the error, or by the stream the caller reads ({@link PcmStream},
+   * {@link TextToSpeechStream}) when the error reaches it.
+   */
+  readonly delivered: AudioDelivered | undefined
+  /** The segment whose request failed, when the stream was segmented into several requests. */
+  declare readonly segment?: SegmentInfo | undefined
 
   constructor(message: string, code: ErrorCode, options: LightningStreamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
     this.delivered = options.delivered
+    if (options.segment !== undefined) (this as { segment?: SegmentInfo }).segment = options.segment
+  }
+
+  /**
+   * The class names from this error's class up to `LightningStreamError`: the brand `instanceof`
+   * checks. A getter on the prototype, keyed by a registered symbol, so a second copy of the
+   * package (ESM and CommonJS in one process) reads the same brand. @internal
+   */
+  get [kBrands](): string[] {
     const brands: string[] = []
-    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+    for (let c: unknown = this.constructor; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
       brands.push((c as { name: string }).name)
     }
-    Object.defineProperty(this, kBrands, { value: brands, enumerable: false })
+    return brands
   }
 
   /** Brand check so `instanceof` holds across duplicate copies of the package. */
@@ -106,7 +139,7 @@ export class LightningStreamError extends Error {
   }
 }
 
-/** One problem found in a request body, shaped like the vendor's zod issues. */
+/** One problem found in a request body, shaped like the vendor's zod issues. @category Errors */
 export interface RequestIssue {
   /** The field path, e.g. `['speed']`. */
   path: (string | number)[]
@@ -116,7 +149,7 @@ export interface RequestIssue {
   message: string
 }
 
-/** A request field is missing or invalid. Raised before any byte is sent. */
+/** A request field is missing or invalid. Raised before any byte is sent. @category Errors */
 export class InvalidRequestError extends LightningStreamError {
   /** The first offending field (dotted path). */
   readonly field: string
@@ -138,6 +171,7 @@ export class InvalidRequestError extends LightningStreamError {
  * `frameMs` of 25, an unknown resampler `quality`). Raised when the object is constructed or the
  * call is made, before any byte is sent or any audio flows. A `format` a stage cannot take is
  * an {@link AudioFormatError} instead.
+ * @category Errors
  */
 export class InvalidOptionError extends LightningStreamError {
   /** The option's name. */
@@ -148,7 +182,7 @@ export class InvalidOptionError extends LightningStreamError {
   }
 }
 
-/** No API key was given for a host that needs one. Raised before any byte is sent. */
+/** No API key was given for a host that needs one. Raised before any byte is sent. @category Errors */
 export class MissingApiKeyError extends InvalidOptionError {
   constructor() {
     super(
@@ -159,7 +193,7 @@ export class MissingApiKeyError extends InvalidOptionError {
   }
 }
 
-/** Response identifiers the vendor returns with every answer; support tickets quote `requestId`. */
+/** Response identifiers the vendor returns with every answer; support tickets quote `requestId`. @category Errors */
 export interface ResponseIds {
   /** `X-Request-Id`: the server's id for this request. */
   requestId: string | undefined
@@ -171,7 +205,7 @@ export interface ResponseIds {
   externalSessionId: string | undefined
 }
 
-/** The server answered with a non-2xx HTTP status. */
+/** The server answered with a non-2xx HTTP status. @category Errors */
 export class ApiError extends LightningStreamError implements ResponseIds {
   /** HTTP status code. */
   readonly status: number
@@ -218,17 +252,20 @@ const API_STATUS_HINTS: Record<number, string> = {
   429: 'too many requests (concurrency or rate limit)',
 }
 
-/** The connection failed (refused, reset, DNS, TLS) or dropped mid-stream. */
+/** The connection failed (refused, reset, DNS, TLS) or dropped mid-stream. @category Errors */
 export class ConnectionError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_CONNECTION', options)
   }
 }
 
-/** Which phase of a request ran out of time. */
+/**
+ * Which phase of a request ran out of time.
+ * @inline
+ */
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 
-/** A per-phase timeout expired. */
+/** A per-phase timeout expired. @category Errors */
 export class TimeoutError extends LightningStreamError {
   /** The phase that ran out of time. */
   readonly phase: TimeoutPhase
@@ -241,7 +278,7 @@ export class TimeoutError extends LightningStreamError {
   }
 }
 
-/** The caller aborted (an `AbortSignal` fired, or the stream was destroyed before it ended). */
+/** The caller aborted (an `AbortSignal` fired, or the stream was destroyed before it ended). @category Errors */
 export class AbortError extends LightningStreamError {
   constructor(message = 'The operation was aborted', options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_ABORTED', options)
@@ -251,6 +288,7 @@ export class AbortError extends LightningStreamError {
 /**
  * A response does not follow the vendor's protocol where no more specific error applies: e.g. a
  * voices body that is not JSON or has no `voices` array. Not retried (the server answered).
+ * @category Errors
  */
 export class ProtocolError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
@@ -258,17 +296,20 @@ export class ProtocolError extends LightningStreamError {
   }
 }
 
-/** The SSE byte stream cannot be parsed (e.g. an event larger than `maxEventSize`). */
+/** The SSE byte stream cannot be parsed (e.g. an event larger than `maxEventSize`). @category Errors */
 export class SseParseError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_SSE_PARSE', options)
   }
 }
 
-/** Why a frame was rejected. */
+/**
+ * Why a frame was rejected.
+ * @inline
+ */
 export type FrameErrorCode = 'ERR_FRAME_INVALID_JSON' | 'ERR_FRAME_INVALID_BASE64' | 'ERR_FRAME_INVALID'
 
-/** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). */
+/** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). @category Errors */
 export class FrameError extends LightningStreamError {
   /** 0-based index of the offending SSE event. */
   readonly frameIndex: number
@@ -279,7 +320,7 @@ export class FrameError extends LightningStreamError {
   }
 }
 
-/** The server sent an error frame in the middle of the SSE stream. */
+/** The server sent an error frame in the middle of the SSE stream. @category Errors */
 export class ServerStreamError extends LightningStreamError {
   /** 0-based index of the error frame among the SSE events. */
   readonly frameIndex: number
@@ -302,7 +343,7 @@ export class ServerStreamError extends LightningStreamError {
   }
 }
 
-/** The stream ended before the `done: true` terminator frame: the audio is incomplete. */
+/** The stream ended before the `done: true` terminator frame: the audio is incomplete. @category Errors */
 export class StreamTruncatedError extends LightningStreamError {
   constructor(delivered: AudioDelivered) {
     const ms = delivered.durationMs === undefined ? '' : ` (${delivered.durationMs.toFixed(0)} ms)`
@@ -314,9 +355,35 @@ export class StreamTruncatedError extends LightningStreamError {
   }
 }
 
-/** Audio does not match the format a stage was told to expect (odd sample tail, wrong rate, …). */
+/** Audio does not match the format a stage was told to expect (odd sample tail, wrong rate, …). @category Errors */
 export class AudioFormatError extends LightningStreamError {
   constructor(message: string, options: LightningStreamErrorOptions = {}) {
     super(message, 'ERR_AUDIO_FORMAT', options)
   }
+}
+
+/**
+ * Adds the reading stream's context to an error at the one boundary that knows it: the stream the
+ * caller reads ({@link PcmStream}, {@link TextToSpeechStream}), when a failure reaches it after
+ * every byte received before it was handed downstream. No stage below calls this.
+ *
+ * - An error without `delivered` gets it, in place (it has not been seen by anyone yet); one
+ *   that has it (built by the stage that saw the failure) is returned as it is.
+ * - With `segment` (segmented synthesis), the error is copied: same class, code, message, fields
+ *   and `cause`, with this stream's totals across every segment and the failing segment. The
+ *   segment's own error, which says what *its* request delivered, is left as it was.
+ *
+ * Non-library errors (a `TypeError` from user code in the pipeline) are returned unchanged.
+ * @internal
+ */
+export function withStreamContext<E extends Error>(err: E, delivered: AudioDelivered, segment?: SegmentInfo): E {
+  if (!(err instanceof LightningStreamError)) return err
+  if (segment === undefined) {
+    if (err.delivered === undefined) (err as { delivered: AudioDelivered | undefined }).delivered = delivered
+    return err
+  }
+  // Same prototype and the same own properties with their attributes (message, stack and cause
+  // stay non-enumerable), then this stream's context.
+  const copy = Object.create(Object.getPrototypeOf(err) as object, Object.getOwnPropertyDescriptors(err)) as E
+  return Object.assign(copy, { delivered, segment })
 }

@@ -13,4 +13,4 @@ for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
   if (r.status !== 0) process.exit(r.status ?? 1)
 }
 writeFileSync('dist/cjs/package.json', '{\n  "type": "commonjs"\n}\n')
-if (existsSync('dist/esm/cli/main.js')) chmodSync('dist/esm/cli/main.js', 0o755)
+if (existsSync('dist/esm/cli/bin.js')) chmodSync('dist/esm/cli/bin.js', 0o755)

@@ -44,7 +44,7 @@ t.test('Chromium gets the mapped statuses, and plays a streamed TTS response whi
     }
     const upstream = url.searchParams.get('upstream')
     const input = url.searchParams.has('empty') ? { text: '', voice_id: 'magnus' } : { text, voice_id: 'magnus' }
-    sendAudio(res, input, { client: upstream ? failing[upstream]! : client, format: (url.searchParams.get('f') ?? 'ogg') as HttpAudioFormat }).catch(() => {
+    sendAudio(res, () => (upstream ? failing[upstream]! : client).pcm(input), { format: (url.searchParams.get('f') ?? 'ogg') as HttpAudioFormat }).catch(() => {
       // Answered already (a status, or a cleanly ended stream): the status is what this test checks.
     })
   })

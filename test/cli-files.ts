@@ -7,13 +7,13 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseFile } from 'music-metadata'
-import { parseWavHeader } from '../lib/index.js'
+import { parseWavHeader } from '../lib/core.js'
 import { renderTone, startEmulator, toneEngine } from '../lib/emulator/index.js'
 import { ffmpeg, ffmpegBin, ffprobe } from './fixtures/ffmpeg.js'
 import { decodeOggOpus } from './fixtures/ogg-opus.js'
 
 const root = new URL('..', import.meta.url).pathname
-const bin = join(root, 'dist/esm/cli/main.js')
+const bin = join(root, 'dist/esm/cli/bin.js')
 const env = { ...process.env, SMALLEST_API_KEY: '', FFMPEG_PATH: ffmpegBin() }
 const fresh = () => mkdtempSync(join(tmpdir(), 'ls-cli-files-'))
 const run = (cwd: string, args: string[], extraEnv: Record<string, string> = {}) =>

@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseWavHeader } from '../lib/index.js'
+import { parseWavHeader } from '../lib/core.js'
 import { renderTone } from '../lib/emulator/index.js'
 import { ffmpegBin } from './fixtures/ffmpeg.js'
 
 const root = new URL('..', import.meta.url).pathname
-const bin = join(root, 'dist/esm/cli/main.js')
+const bin = join(root, 'dist/esm/cli/bin.js')
 const env = { ...process.env, SMALLEST_API_KEY: '', FFMPEG_PATH: ffmpegBin() }
 const fresh = () => mkdtempSync(join(tmpdir(), 'ls-cli-options-'))
 const run = (cwd: string, args: string[]) => spawnSync(process.execPath, [bin, ...args], { env, input: '', cwd, timeout: 60_000 })

@@ -8,7 +8,7 @@ import { renderTone, toneWords } from '../lib/emulator/index.js'
 import { findPlayer, playerArgs } from '../lib/cli/player.js'
 
 const root = new URL('..', import.meta.url).pathname
-const bin = join(root, 'dist/esm/cli/main.js')
+const bin = join(root, 'dist/esm/cli/bin.js')
 const dir = mkdtempSync(join(tmpdir(), 'ls-cli-stream-'))
 const env = { ...process.env, SMALLEST_API_KEY: '' }
 const tone = (text: string) => renderTone({ text, voice_id: 'magnus', sample_rate: 24000 })

@@ -10,7 +10,7 @@ import { decode } from './fixtures/signal.js'
 import { closed, spawnServer } from './fixtures/helpers.js'
 
 const root = new URL('..', import.meta.url).pathname
-const bin = join(root, 'dist/esm/cli/main.js')
+const bin = join(root, 'dist/esm/cli/bin.js')
 const dir = mkdtempSync(join(tmpdir(), 'ls-cli-'))
 ffmpegForLibrary() // the CLI's mp3/flac and the transcoding example inherit FFMPEG_PATH when ffmpeg is npm's
 const env = { ...process.env, SMALLEST_API_KEY: '' }
@@ -155,4 +155,32 @@ t.test('the README example runs and writes a WAV file', async (t) => {
   t.equal(r.status, 0, r.stderr)
   t.match(r.stderr, /request id [0-9a-f-]{36}/)
   t.ok(statSync(out).size > 44)
+})
+
+t.test('importing the CLI modules runs nothing; main(argv) resolves with the exit code', async (t) => {
+  const stdout = process.stdout.write.bind(process.stdout)
+  const capture = async <T>(fn: () => Promise<T>): Promise<[T, string[]]> => {
+    const written: string[] = []
+    process.stdout.write = ((chunk: string | Uint8Array) => written.push(String(chunk)) > 0) as typeof process.stdout.write
+    try {
+      return [await fn(), written]
+    } finally {
+      process.stdout.write = stdout
+    }
+  }
+  const count = () => ({ error: process.stdout.listenerCount('error'), sigint: process.listenerCount('SIGINT'), sigterm: process.listenerCount('SIGTERM') })
+  const listeners = count()
+  const exitCode = process.exitCode
+  const [main, onImport] = await capture(async () => {
+    for (const m of ['args', 'connect', 'exit-codes', 'output', 'player', 'say', 'say-stream', 'serve', 'voices']) await import(`../lib/cli/${m}.js`)
+    return (await import('../lib/cli/main.js')).main
+  })
+  t.same(onImport, [], 'nothing was printed on import')
+  t.equal(process.exitCode, exitCode, 'the exit code is untouched')
+  t.same(count(), listeners, 'no listener was added to the process')
+  const [code, printed] = await capture(() => main(['--version']))
+  t.equal(code, 0)
+  t.equal(printed.length, 1, 'main(--version) printed one line')
+  t.match(printed[0], /^\d+\.\d+\.\d+/)
+  t.equal(process.exitCode, exitCode, 'main() returns the code; only bin.ts sets it')
 })

@@ -3,16 +3,8 @@ import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { inspect } from 'node:util'
-import {
-  AbortError,
-  ApiError,
-  LightningClient,
-  LightningStreamError,
-  StreamTruncatedError,
-  TimeoutError,
-  type TtsRequest,
-} from '../lib/index.js'
-import { renderTone, startEmulator, type EmulatorOptions } from '../lib/emulator/index.js'
+import { AbortError, ApiError, LightningClient, LightningStreamError, StreamTruncatedError, TimeoutError, type TtsRequest } from '../lib/index.js'
+import { renderTone, startEmulator, toneSamples, type EmulatorOptions } from '../lib/emulator/index.js'
 import { collectBytes, errorOf, until } from './fixtures/helpers.js'
 
 const KEY = 'sk_test_0123456789abcdef'
@@ -72,7 +64,7 @@ t.test('stream() gives the raw SSE bytes; ulaw via synthesize()', async (t) => {
   for (const law of ['ulaw', 'alaw'] as const) {
     const pcm = client.pcm({ ...req, output_format: law, sample_rate: 8000 })
     t.same(pcm.format, { sampleRate: 8000, channels: 1, encoding: 's16le' })
-    const { decodeG711, encodeG711 } = await import('../lib/index.js')
+    const { decodeG711, encodeG711 } = await import('../lib/core.js')
     const want = decodeG711(encodeG711(expected({ ...req, sample_rate: 8000 }), law), law)
     t.ok((await collectBytes(pcm)).equals(want), `pcm() decodes ${law} to s16le`)
     t.equal(pcm.delivered.bytes, want.length / 2, 'delivered counts the G.711 bytes decoded')
@@ -174,7 +166,7 @@ t.test('concurrency: the client queues (FIFO) instead of hitting the server limi
   t.same(client.queue, { active: 1, waiting: 2 })
   const lengths = await Promise.all(runs)
   t.same(order, [0, 1, 2])
-  t.ok(lengths.every((n) => n > 0))
+  t.same(lengths, [0, 1, 2].map((i) => 2 * toneSamples({ ...req, text: `Request ${i}.`, sample_rate: 24000 })), 'each got its whole utterance, to the byte')
   t.equal(emu.stats.requests, 3, 'no request was refused with 429')
 })
 
@@ -191,7 +183,7 @@ t.test('a second client over the account limit gets 429 with Retry-After', async
   const err = await errorOf(() => collectBytes(second))
   t.match(err, { code: 'ERR_API', status: 429, headers: { 'retry-after': '1' } })
   t.equal(retried, 0, 'retry: false')
-  t.ok((await first).length > 0)
+  t.equal((await first).length, 2 * toneSamples({ ...req, text: req.text.repeat(5), sample_rate: 24000 }), 'the first request got its whole utterance')
 })
 
 t.test('abort before sending sends nothing; abort mid-stream closes the socket with AbortError', async (t) => {

@@ -74,7 +74,7 @@ t.test('a real AudioPlayer plays native-rate packets to the end', async (t) => {
   const client = new LightningClient({ baseUrl: emu.url })
   t.teardown(() => Promise.all([client.close(), emu.close()]))
   const frames = Math.ceil(toneSamples({ ...req, sample_rate: 24000 }) / 480)
-  const d = createDiscordStream(req, { client, nativeRate: true })
+  const d = createDiscordStream(client.pcm(req), { nativeRate: true })
   const player = voice.createAudioPlayer({ behaviors: { noSubscriber: voice.NoSubscriberBehavior.Play } })
   const resource = voice.createAudioResource(d.stream, { inputType: d.inputType as never })
   player.play(resource)

@@ -153,7 +153,7 @@ t.test('README and getting started: every CLI line runs as written (npx lightnin
   const docs = ['README.md', 'docs/getting-started.md'].map((f) => readFileSync(join(root, f), 'utf8'))
   const lines = docs.flatMap((md) => md.split('\n').filter((l) => l.startsWith('npx lightning-stream ') || l.includes('| npx lightning-stream ')))
   t.ok(lines.length >= 8, `${lines.length} lines`)
-  const bin = join(root, 'dist/esm/cli/main.js')
+  const bin = join(root, 'dist/esm/cli/bin.js')
   const cwd = mkdtempSync(join(tmpdir(), 'ls-readme-'))
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
   const env = { ...process.env, SMALLEST_API_KEY: '' }

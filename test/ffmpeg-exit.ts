@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { FfmpegTranscoder, parseWavHeader, type PcmFormat } from '../lib/index.js'
+import { FfmpegTranscoder, type PcmFormat } from '../lib/index.js'
+import { parseWavHeader } from '../lib/core.js'
 import { ffmpegBin } from './fixtures/ffmpeg.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-ffmpeg-exit-'))

@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LightningClient, REQUEST_DEFAULTS, audioErrorResponse, sendAudio, type HttpAudioFormat, type SendAudioErrorInfo, type SendAudioOptions, type TtsRequest } from '../lib/index.js'
+import { LightningClient, audioErrorResponse, sendAudio, type HttpAudioFormat, type SendAudioErrorInfo, type SendAudioOptions, type TtsRequest } from '../lib/index.js'
+import { REQUEST_DEFAULTS } from '../lib/core.js'
 import { startEmulator, toneSamples } from '../lib/emulator/index.js'
 import { FaultAgent } from './fixtures/fault-agent.js'
 import { ffmpeg, ffprobe } from './fixtures/ffmpeg.js'
@@ -25,15 +26,15 @@ interface Served {
 }
 
 /** An HTTP server whose handler calls sendAudio with what `route` returns for the URL. */
-async function serve(t: Test, route: (url: URL) => { input: TtsRequest; options: SendAudioOptions }) {
+async function serve(t: Test, route: (url: URL) => { input: TtsRequest; options: SendAudioOptions & { client: LightningClient } }) {
   const served: Served[] = []
   const server = createServer((q: IncomingMessage, res: ServerResponse) => {
     const url = new URL(q.url!, 'http://x')
-    const { input, options } = route(url)
+    const { input, options: { client, ...options } } = route(url)
     const record: Served = { calls: [] }
     served.push(record)
     const onError = options.onError
-    sendAudio(res, input, {
+    sendAudio(res, () => client.pcm(input), {
       ...options,
       onError: (error, info) => {
         record.calls.push({ error, info })
@@ -232,4 +233,17 @@ t.test('audioErrorResponse: the default mapping, table-driven', async (t) => {
     const body = r.body as { error: { requestId: string } }
     t.equal(body.error.requestId, err instanceof ApiError ? 'rid-1' : 'rid-2')
   }
+})
+
+t.test('sendAudio takes PCM: a TTS request passed by mistake is answered (500) and refused, naming client.pcm(request)', async (t) => {
+  let rejected: unknown
+  const server = createServer((_q, res) => {
+    sendAudio(res, req as never).catch((err: unknown) => (rejected = err))
+  })
+  t.teardown(() => closeServer(server))
+  const base = await listen(server)
+  const r = await fetch(`${base}/`)
+  t.equal(r.status, 500)
+  t.equal(((await r.json()) as { error: { code: string } }).error.code, 'ERR_INVALID_OPTION')
+  t.match(rejected, { code: 'ERR_INVALID_OPTION', option: 'pcm', message: /client\.pcm\(request\)/ })
 })

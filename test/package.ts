@@ -40,10 +40,10 @@ t.test('the built package loads by name from CommonJS and ESM, with the emulator
   t.same(JSON.parse(cjs), { client: 'function', bytes: 8640, err: 'ERR_ABORTED' })
   const esm = execFileSync(
     process.execPath,
-    ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; console.log(typeof SseParser, typeof startEmulator)`],
+    ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; import { createSseDecoder } from 'lightning-stream/core'; console.log(typeof SseParser, typeof startEmulator, typeof createSseDecoder)`],
     { cwd: root, encoding: 'utf8' },
   )
-  t.equal(esm.trim(), 'function function')
+  t.equal(esm.trim(), 'function function function')
 })
 
 // What `npm pack` ships, installed by hand into a scratch project (no registry: the dependencies are
@@ -61,7 +61,7 @@ for (const dep of [...Object.keys(pkgJson.dependencies), '@types/node', 'undici-
   symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep))
 }
 mkdirSync(join(project, 'node_modules', '.bin'))
-symlinkSync('../lightning-stream/dist/esm/cli/main.js', join(project, 'node_modules', '.bin', 'lightning-stream'))
+symlinkSync('../lightning-stream/dist/esm/cli/bin.js', join(project, 'node_modules', '.bin', 'lightning-stream'))
 writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, dependencies: { 'lightning-stream': pkg.version } }))
 
 t.test('package.json: repository, homepage and bugs (the README\'s relative links resolve on npm)', async (t) => {
@@ -102,7 +102,7 @@ t.test('installed without espeak-ng, `npx lightning-stream say` uses the tone en
   t.equal(hints.length, 1, 'the hint, once')
   t.match(r.stderr, /using the built-in emulator \(tone engine\)/)
   t.equal(readFileSync(join(project, 'hello.wav')).toString('latin1', 0, 4), 'RIFF')
-  const quiet = spawnSync(process.execPath, [join(installed, 'dist/esm/cli/main.js'), 'say', 'Quiet.', '-o', 'q.wav', '-q'], { cwd: project, env: { ...process.env, SMALLEST_API_KEY: '' }, encoding: 'utf8', timeout: 60_000 })
+  const quiet = spawnSync(process.execPath, [join(installed, 'dist/esm/cli/bin.js'), 'say', 'Quiet.', '-o', 'q.wav', '-q'], { cwd: project, env: { ...process.env, SMALLEST_API_KEY: '' }, encoding: 'utf8', timeout: 60_000 })
   t.equal(quiet.stderr, '', '-q silences it')
 })
 
@@ -111,9 +111,11 @@ t.test('types resolve under moduleResolution node10 (typesVersions), node16 and 
     join(project, 'index.ts'),
     `import { LightningClient, type PcmFormat } from 'lightning-stream'
 import { startEmulator, type Emulator } from 'lightning-stream/emulator'
+import { createSsePcmDecoder } from 'lightning-stream/core'
 const format: PcmFormat = { sampleRate: 24000, channels: 1, encoding: 's16le' }
 const started: Promise<Emulator> = startEmulator({ realtimeFactor: 2 })
 void started.then((emu) => new LightningClient({ baseUrl: emu.url }).pcm({ text: 'hi', voice_id: 'magnus' }).format.sampleRate === format.sampleRate)
+void createSsePcmDecoder({ sampleRate: 24000 }).format
 `,
   )
   const tsc = join(root, 'node_modules/typescript/bin/tsc')

@@ -1,14 +1,7 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import {
-  ApiError,
-  LightningClient,
-  resolveRetry,
-  retryAfterMs,
-  retryDelay,
-  type RetryInfo,
-  type TtsRequest,
-} from '../lib/index.js'
+import { ApiError, LightningClient, type RetryInfo, type TtsRequest } from '../lib/index.js'
+import { resolveRetry, retryAfterMs, retryDelay } from '../lib/client/retry.js'
 import { renderTone, startEmulator, type Emulator } from '../lib/emulator/index.js'
 import { collectBytes, errorOf, until } from './fixtures/helpers.js'
 import { FaultAgent } from './fixtures/fault-agent.js'

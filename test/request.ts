@@ -1,5 +1,6 @@
 import t from 'tap'
-import { checkTtsRequest, InvalidRequestError, resolveTtsRequest, REQUEST_DEFAULTS, type TtsRequest } from '../lib/index.js'
+import { InvalidRequestError, type TtsRequest } from '../lib/index.js'
+import { checkTtsRequest, resolveTtsRequest, REQUEST_DEFAULTS } from '../lib/core.js'
 
 const ok: TtsRequest = { text: 'Hello.', voice_id: 'magnus' }
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { createSentenceSegmenter, mergeSegments, segmentText, MAX_SEGMENT_CHARS, InvalidOptionError } from '../lib/index.js'
+import { InvalidOptionError } from '../lib/index.js'
+import { createSentenceSegmenter, mergeSegments, segmentText, MAX_SEGMENT_CHARS } from '../lib/core.js'
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300)
 

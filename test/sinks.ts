@@ -200,7 +200,7 @@ t.test('barge-in, measured in frames: at most one more frame, synthesis aborted,
     for (const [name, make] of Object.entries(triggers)) {
       const aborts = emu.stats.clientAborts
       const ac = new AbortController()
-      const d = createDiscordStream(long, { client, mode, signal: ac.signal })
+      const d = createDiscordStream(client.pcm(long), { mode, signal: ac.signal })
       const r = await play(d, { after: 10, run: make(d, ac) })
       t.ok(r.afterTrigger <= 1, `${mode}, ${name}: ${r.afterTrigger} frame(s) after the barge-in`)
       t.same(r.playerErrors, [], `${mode}, ${name}: the player goes idle without an error`)
@@ -209,7 +209,7 @@ t.test('barge-in, measured in frames: at most one more frame, synthesis aborted,
       t.equal(emu.stats.clientAborts, aborts + 1, `${mode}, ${name}: the emulator saw the client leave`)
       t.equal(client.queue.active, 0, `${mode}, ${name}: the client is free`)
     }
-    const next = createDiscordStream(req, { client, mode })
+    const next = createDiscordStream(client.pcm(req), { mode })
     assertWhole(t, mode, next, await play(next))
   }
 })
@@ -279,7 +279,7 @@ t.test('options are checked before anything starts', async (t) => {
   t.throws(() => createDiscordStream(pcm, { mode: 'mp3' as never }), { code: 'ERR_INVALID_OPTION' })
   t.throws(() => createDiscordStream(pcm, { leadMs: 0 }), { code: 'ERR_INVALID_OPTION' })
   t.throws(() => createDiscordStream(pcm, { leadMs: 200, maxBufferMs: 100 }), { code: 'ERR_INVALID_OPTION' })
-  t.throws(() => createDiscordStream(req), { code: 'ERR_INVALID_OPTION' }, 'a request needs a client')
+  t.throws(() => createDiscordStream(req as never), { code: 'ERR_INVALID_OPTION', option: 'pcm', message: /client\.pcm\(request\)/ }, 'a request: pass client.pcm(request)')
 })
 
 t.test('Pacer on a virtual clock: one frame per period, a stall caught up without drift, bounded lead, clear()', async (t) => {

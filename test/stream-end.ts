@@ -3,7 +3,8 @@
 // concurrency slot. The idle timeout is set far beyond the guard, so only the fix can pass.
 import t from 'tap'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { LightningClient, wavHeader } from '../lib/index.js'
+import { LightningClient } from '../lib/index.js'
+import { wavHeader } from '../lib/core.js'
 import { collectBytes } from './fixtures/helpers.js'
 
 const AUDIO = Buffer.alloc(960, 9) // 20 ms at 24 kHz mono

@@ -19,6 +19,7 @@ import {
   type LightningClientOptions,
   type StreamTextOptions,
   type StreamTextRequest,
+  type RetryInfo,
   type TextToSpeechStream,
   type WordTimestamp,
 } from '../lib/index.js'
@@ -264,12 +265,12 @@ t.test('recoveries', async (t) => {
   t.test('upgrade 429 twice → retried before the first audio (Retry-After honoured), then byte-exact', async (t) => {
     const { client } = await setup(t, { faults: { failStatus: 429, failCount: 2, failRetryAfter: '0' } })
     const tts = client.streamText(req)
-    const retries: { attempt: number; error: ApiError }[] = []
+    const retries: RetryInfo[] = []
     tts.on('retry', (i) => retries.push(i))
     const sink = collector()
     await pipeline(Readable.from(['Retried until it works.']), tts, sink.writable)
     t.ok(sink.audio().equals(tone('Retried until it works.')))
-    t.same(retries.map((r) => [r.attempt, r.error.status]), [[1, 429], [2, 429]])
+    t.same(retries.map((r) => [r.attempt, (r.error as ApiError).status]), [[1, 429], [2, 429]])
     t.equal(tts.metrics.retries, 2)
   })
   t.test('a stall shorter than timeouts.idle is not an error', async (t) => {
@@ -498,7 +499,7 @@ t.test('pcm() segments long text: first audio after the first sentence; { segmen
 t.test('pcm() on long text with a reader that does not read: no more than the lead and the segments in flight are fetched', async (t) => {
   const { client } = await setup(t, { maxConcurrent: 4 }, { maxConcurrent: 4 })
   const text = Array.from({ length: 40 }, (_, i) => `Sentence ${i} is here to make a long text.`).join(' ') // ~100 s of audio
-  const pcm = client.pcm({ text, voice_id: 'magnus' }) as TextToSpeechStream // long text: a segmented stream
+  const pcm = client.pcm({ text, voice_id: 'magnus' }) // long text: a segmented stream
   const started: string[] = []
   pcm.on('segment', (s: { text: string }) => started.push(s.text))
   await until(() => started.length >= 1)

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { FrameError, InvalidRequestError, resolveStreamTextRequest } from '../lib/index.js'
+import { FrameError, InvalidRequestError } from '../lib/index.js'
+import { resolveStreamTextRequest } from '../lib/core.js'
 import { parseWsFrame, wsErrorMessage, wsMessage, wsUrl } from '../lib/client/ws-protocol.js'
 
 const delivered = () => ({ frames: 3, bytes: 1920, durationMs: 40 })

@@ -3,7 +3,7 @@ import type { AudioDelivered } from '../errors.js'
 import type { SseEvent } from '../sse/sse-parser.core.js'
 import type { AudioFormat } from './format.js'
 import { createAudioChunkDecoder, type AudioChunkDecoderCore, type AudioChunkDecoderCoreOptions } from './audio-chunk-decoder.core.js'
-import type { TtsTimeline } from '../metrics/metrics.js'
+import type { TtsTimeline } from '../metrics/timeline.js'
 
 /** Options of {@link AudioChunkDecoder}. */
 export interface AudioChunkDecoderOptions extends AudioChunkDecoderCoreOptions {

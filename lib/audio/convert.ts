@@ -19,6 +19,7 @@ import { Resampler } from './resampler.js'
  * const target = pcmFormat(48000, 2)
  * await pipeline(pcm, ...convertPcm(pcm.format, target), new WavEncoder({ format: target }), file)
  * ```
+ * @category Stages
  */
 export function convertPcm(from: PcmFormat, to: PcmFormat, quality: ResamplerQuality = 'balanced'): ConvertStages {
   assertPcmFormat(from, 'convertPcm from')

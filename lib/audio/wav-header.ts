@@ -1,6 +1,6 @@
 import { assertPcmFormat, bytesPerSample, type PcmFormat } from './format.js'
 
-/** RIFF/data size written when the length is unknown (a pipe or HTTP stream), as ffmpeg does. */
+/** RIFF/data size written when the length is unknown (a pipe or HTTP stream), as ffmpeg does. @category Formats */
 export const WAV_UNKNOWN_SIZE = 0xffffffff
 
 /**
@@ -9,6 +9,7 @@ export const WAV_UNKNOWN_SIZE = 0xffffffff
  *
  * @param dataBytes - payload size, or `undefined` for a stream of unknown length (sizes are
  * written as `0xFFFFFFFF`).
+ * @category Formats
  */
 export function wavHeader(format: PcmFormat, dataBytes?: number): Buffer {
   assertPcmFormat(format)
@@ -45,7 +46,7 @@ export function wavHeader(format: PcmFormat, dataBytes?: number): Buffer {
   return h
 }
 
-/** What {@link parseWavHeader} finds in a RIFF/WAVE buffer. */
+/** What {@link parseWavHeader} finds in a RIFF/WAVE buffer. @category Formats */
 export interface WavInfo {
   /** Offset of the `data` payload. */
   dataOffset: number
@@ -62,6 +63,7 @@ export interface WavInfo {
 /**
  * Walks the chunks of a RIFF/WAVE buffer up to `data`. Returns undefined when the buffer is not
  * RIFF/WAVE or ends before the `data` chunk header.
+ * @category Formats
  */
 export function parseWavHeader(buf: Buffer): WavInfo | undefined {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE') return undefined

@@ -16,6 +16,7 @@ import { OpusEncoder } from '../codecs/opus-encoder.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
 import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
 import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-output.js'
+import { UsageError } from './args.js'
 
 /** Output formats of `say`. `ogg` and `opus` are the same bytes (Ogg Opus). */
 export const KINDS = ['wav', 'ogg', 'opus', 'mp3', 'flac', 'pcm'] as const
@@ -25,8 +26,6 @@ export type Kind = (typeof KINDS)[number]
 /** Rates Opus encodes. */
 export const OPUS_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000]
 
-/** A usage problem: the CLI prints it with a hint and exits 2. */
-export class UsageError extends Error {}
 
 const isOpus = (k: Kind) => k === 'ogg' || k === 'opus'
 

@@ -8,32 +8,33 @@
  */
 import { InvalidRequestError, type RequestIssue } from '../errors.js'
 
-/** TTS model names (underscore spelling; the voices route uses hyphens). */
+/** TTS model names (underscore spelling; the voices route uses hyphens). @category Request rules */
 export const MODELS = ['lightning_v3.1', 'lightning_v3.1_pro'] as const
-/** A TTS model name. */
+/** A TTS model name. @category Request rules */
 export type Model = (typeof MODELS)[number]
 
-/** Output sample rates the API accepts. */
+/** Output sample rates the API accepts. @category Request rules */
 export const SAMPLE_RATES = [8000, 16000, 24000, 44100] as const
-/** An output sample rate. */
+/** An output sample rate. @category Request rules */
 export type SampleRate = (typeof SAMPLE_RATES)[number]
 
-/** Output formats the API accepts. */
+/** Output formats the API accepts. @category Request rules */
 export const OUTPUT_FORMATS = ['pcm', 'mp3', 'wav', 'ulaw', 'alaw'] as const
-/** An output format. */
+/** An output format. @category Request rules */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number]
 
-/** Language codes the API accepts for `language` and `number_pronunciation_language`. */
+/** Language codes the API accepts for `language` and `number_pronunciation_language`. @category Request rules */
 export const LANGUAGES = [
   'auto', 'en', 'hi', 'mr', 'kn', 'ta', 'bn', 'gu', 'te', 'ml', 'pa', 'or', 'es', 'de', 'fr', 'it',
   'nl', 'sv', 'pt', 'ru', 'el', 'fi', 'no', 'pl', 'ar', 'zh', 'id', 'ja', 'ko', 'ms', 'tr', 'vi',
 ] as const
-/** A language code. */
+/** A language code. @category Request rules */
 export type Language = (typeof LANGUAGES)[number]
 
 /**
  * A text-to-speech request, in the wire's snake_case (the body of `POST /waves/v1/tts` and
  * `POST /waves/v1/tts/live`).
+ * @category Client
  */
 export interface TtsRequest {
   /** The text to speak. Required, non-empty. Vendor guidance: ≤ 250 characters per request. */
@@ -73,7 +74,7 @@ export interface TtsRequest {
   request_id?: string | undefined
 }
 
-/** A request after validation, with this library's defaults applied. */
+/** A request after validation, with this library's defaults applied. @category Request rules */
 export interface ResolvedTtsRequest extends TtsRequest {
   /** The model, defaulted. */
   model: Model
@@ -85,7 +86,7 @@ export interface ResolvedTtsRequest extends TtsRequest {
   output_format: OutputFormat
 }
 
-/** The shape of {@link REQUEST_DEFAULTS}. */
+/** The shape of {@link REQUEST_DEFAULTS}. @category Request rules */
 export interface RequestDefaults {
   /** `'lightning_v3.1'` */
   readonly model: 'lightning_v3.1'
@@ -97,7 +98,7 @@ export interface RequestDefaults {
   readonly output_format: 'pcm'
 }
 
-/** The library's defaults for requests (see {@link TtsRequest} for why). */
+/** The library's defaults for requests (see {@link TtsRequest} for why). @category Request rules */
 export const REQUEST_DEFAULTS: RequestDefaults = {
   model: 'lightning_v3.1',
   sample_rate: 24000,
@@ -111,7 +112,7 @@ const KNOWN_FIELDS = new Set([
   'math_notation', 'output_format', 'pronunciation_dicts', 'word_timestamps', 'session_id', 'request_id',
 ])
 
-/** Options of {@link checkTtsRequest}. */
+/** Options of {@link checkTtsRequest}. @category Request rules */
 export interface CheckOptions {
   /**
    * What to do with fields the contract does not list: `'reject'` (the client: a misspelled field
@@ -145,6 +146,7 @@ function typeIssue(path: string, expected: string, received: unknown): RequestIs
 /**
  * Checks a request body against the Lightning v3.1 contract and returns every problem found
  * (an empty array when the request is valid). Issues use the vendor's zod shape.
+ * @category Request rules
  */
 export function checkTtsRequest(body: unknown, options: CheckOptions): RequestIssue[] {
   const issues: RequestIssue[] = []
@@ -215,6 +217,7 @@ export function checkTtsRequest(body: unknown, options: CheckOptions): RequestIs
  * Validates a request and applies this library's defaults ({@link REQUEST_DEFAULTS}).
  * Fields left `undefined` are not sent.
  * @throws {@link InvalidRequestError} naming the first bad field, with every issue attached.
+ * @category Request rules
  */
 export function resolveTtsRequest(request: TtsRequest): ResolvedTtsRequest {
   const issues = checkTtsRequest(request, { unknownFields: 'reject' })

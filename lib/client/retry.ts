@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ApiError, ConnectionError, InvalidOptionError, LightningStreamError, TimeoutError } from '../errors.js'
 
-/** Options of the client's `retry`. */
+/** Options of the client's `retry`. @category Client */
 export interface RetryOptions {
   /** Retries after the first attempt. @defaultValue `3` */
   retries?: number | undefined
@@ -20,7 +20,7 @@ export interface RetryOptions {
   onRetry?: ((info: RetryInfo) => void) | undefined
 }
 
-/** What a retry hook or `'retry'` event receives. */
+/** What a retry hook or `'retry'` event receives. @category Client */
 export interface RetryInfo {
   /** 1 for the first retry, 2 for the second, … */
   attempt: number

@@ -15,19 +15,22 @@
  *   {@link LEAD_SECONDS} of audio waits to be read. The audio held is bounded by that lead plus
  *   the segments in flight: (1 + `prefetch`) × `maxChars` characters of speech, about 15 s
  *   (720 KB at 24 kHz) per segment.
- * - A failure carries `delivered` across all segments so far and `segment: { index, text }`.
+ * - A failure is reported with the failing segment (`{ index, text }`); the stream the caller
+ *   reads gives it `delivered` across all segments so far and `segment`, on a copy (the segment's
+ *   own error is left as its request reported it).
  * - The SSE route has no word timestamps, so there are no `'word'` events (a `word_timestamps`
  *   request is refused up front by `streamText()`).
  *
  * @module
  */
 import type { Readable } from 'node:stream'
-import type { LightningStreamError } from '../errors.js'
+import type { LightningStreamError, SegmentInfo } from '../errors.js'
 import { createSentenceSegmenter, TARGET_SEGMENT_CHARS, MAX_SEGMENT_CHARS, type SentenceSegmenter } from '../text/sentence-segmenter.js'
 import type { RetryInfo } from './retry.js'
 import type { TtsRequest } from './request.js'
 import type { TtsResponseInfo } from './tts-source.js'
-import type { SynthesisTransport, TransportHooks } from './ws-transport.js'
+import type { SynthesisTransport } from './ws-transport.js'
+import type { PcmSink } from './pcm-stream.js'
 
 /**
  * A new segment is requested only while less than this much audio waits to be read, seconds:
@@ -36,13 +39,7 @@ import type { SynthesisTransport, TransportHooks } from './ws-transport.js'
  */
 export const LEAD_SECONDS = 5
 
-/** Where a segmented synthesis failed. */
-export interface SegmentInfo {
-  /** 0-based index of the request among the segments. */
-  index: number
-  /** The text of that request. */
-  text: string
-}
+export type { SegmentInfo }
 
 /** Issues one SSE request for a segment (the client's `pcm()` with segmentation off). @internal */
 export type SegmentRequester = (request: TtsRequest, signal: AbortSignal) => Readable
@@ -71,7 +68,7 @@ interface Segment {
 /** The SSE transport (see the module notes). @internal */
 export class SegmentedTransport implements SynthesisTransport {
   readonly #init: SegmentedInit
-  readonly #hooks: TransportHooks
+  readonly #hooks: PcmSink
   readonly #segmenter: SentenceSegmenter
   readonly #abort = new AbortController()
   readonly #target: number
@@ -83,7 +80,7 @@ export class SegmentedTransport implements SynthesisTransport {
   #closed = false
   #responded = false
 
-  constructor(init: SegmentedInit, hooks: TransportHooks) {
+  constructor(init: SegmentedInit, hooks: PcmSink) {
     this.#init = init
     this.#hooks = hooks
     this.#max = init.maxChars ?? MAX_SEGMENT_CHARS
@@ -161,6 +158,7 @@ export class SegmentedTransport implements SynthesisTransport {
     pcm.on('retry', (info: RetryInfo) => this.#hooks.emit('retry', info))
     pcm.once('response', (info: TtsResponseInfo) => {
       this.#hooks.mark('requestSent')
+      this.#hooks.mark('responseHeaders')
       if (!this.#responded) {
         this.#responded = true
         this.#init.onResponse?.(info)
@@ -168,6 +166,7 @@ export class SegmentedTransport implements SynthesisTransport {
     })
     pcm.on('data', (chunk: Buffer) => {
       this.#hooks.mark('firstFrame')
+      this.#hooks.mark('firstAudioEvent')
       if (this.#inflight[0] === seg) this.#hooks.audio(chunk)
       else {
         seg.held.push(chunk)
@@ -181,13 +180,9 @@ export class SegmentedTransport implements SynthesisTransport {
     })
     pcm.once('error', (err: LightningStreamError) => {
       if (this.#closed) return
-      const e = err as LightningStreamError & { segment?: SegmentInfo }
-      // The one boundary where the whole stream's context is known: audio delivered across all
-      // segments (not only this request's), and which segment failed.
-      e.delivered = this.#hooks.received()
-      e.segment = { index, text }
       this.close()
-      this.#hooks.fail(e)
+      // The stream the caller reads adds the whole stream's delivered and this segment, on a copy.
+      this.#hooks.fail(err, { index, text })
     })
   }
 

@@ -1,7 +1,7 @@
 /**
  * Assembly of {@link TextToSpeechStream}s for `LightningClient.streamText()` (WebSocket or
- * sentence-segmented SSE) and for `pcm()` on long text. The client hands in what the transports
- * need (never the API key itself: a header function).
+ * sentence-segmented SSE), and of the segmented {@link PcmStream} of `pcm()` on long text. The
+ * client hands in what the transports need (never the API key itself: a header function).
  * @internal
  * @module
  */
@@ -9,14 +9,16 @@ import type { Readable } from 'node:stream'
 import { InvalidOptionError, InvalidRequestError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { MAX_SEGMENT_CHARS, TARGET_SEGMENT_CHARS } from '../text/sentence-segmenter.js'
+import type { PcmOptions } from './client-options.js'
+import { PcmStream } from './pcm-stream.js'
 import type { ResolvedTtsRequest, TtsRequest } from './request.js'
-import { SegmentedTransport } from './segmented-source.js'
+import { SegmentedTransport, type SegmentedInit } from './segmented-source.js'
 import { TextToSpeechStream, type TextToSpeechStreamOptions } from './text-to-speech-stream.js'
 import type { TtsResponseInfo } from './tts-source.js'
 import { resolveStreamTextRequest, type StreamTextRequest } from './ws-protocol.js'
 import { WsTransport, type ClientConnection } from './ws-transport.js'
 
-/** Options of `LightningClient.streamText()`. */
+/** Options of `LightningClient.streamText()`. @category Client */
 export interface StreamTextOptions extends TextToSpeechStreamOptions {
   /**
    * `'websocket'`: the vendor's incremental route, one socket for the whole stream (word
@@ -39,29 +41,6 @@ export interface StreamTextOptions extends TextToSpeechStreamOptions {
   /** SSE: merge short sentences up to this length, characters. @defaultValue `140` */
   targetChars?: number | undefined
   /** SSE: segments requested ahead of the one being read (within `maxConcurrent`). @defaultValue `1` */
-  prefetch?: number | undefined
-}
-
-/** Options of `LightningClient.pcm()`. */
-export interface PcmOptions {
-  /** Aborts the call: nothing is sent if it fires first; mid-stream it closes the socket. */
-  signal?: AbortSignal | undefined
-  /**
-   * Text longer than `maxChars` (250) is cut into sentences, one SSE request each, stitched into
-   * one gapless stream, so the first audio comes after the first sentence rather than after the
-   * whole text. `false` sends the text as one request; an object sets the segmenter's limits.
-   * @defaultValue `true`
-   */
-  segment?: boolean | SegmentOptions | undefined
-}
-
-/** The segmenter's limits for `pcm()` on long text. */
-export interface SegmentOptions {
-  /** Longest request, characters; text up to this length is sent whole. @defaultValue `250` */
-  maxChars?: number | undefined
-  /** Short sentences are merged up to this length, characters. @defaultValue `140` */
-  targetChars?: number | undefined
-  /** Segments requested ahead of the one being read. @defaultValue `1` */
   prefetch?: number | undefined
 }
 
@@ -129,47 +108,55 @@ export function createStreamText(ctx: StreamTextContext, request: StreamTextRequ
   )
 }
 
+/** The segmented transport's settings. */
+interface SegmentedSettings {
+  maxChars?: number | undefined
+  targetChars?: number | undefined
+  prefetch?: number | undefined
+}
+
+function segmentedInit(ctx: StreamTextContext, base: Omit<TtsRequest, 'text'>, o: SegmentedSettings, onResponse: SegmentedInit['onResponse']): SegmentedInit {
+  return { base, request: ctx.pcm, prefetch: o.prefetch ?? 1, maxChars: o.maxChars, targetChars: o.targetChars, onResponse }
+}
+
 function segmented(
   ctx: StreamTextContext,
   format: PcmFormat,
   base: Omit<TtsRequest, 'text'>,
-  o: { maxChars?: number | undefined; targetChars?: number | undefined; prefetch?: number | undefined; signal?: AbortSignal | undefined; highWaterMark?: number | undefined },
+  o: SegmentedSettings & { signal?: AbortSignal | undefined; highWaterMark?: number | undefined },
 ): TextToSpeechStream {
-  let stream: TextToSpeechStream | undefined = undefined
-  const prefetch = o.prefetch ?? 1
-  stream = new TextToSpeechStream(
+  const stream: TextToSpeechStream = new TextToSpeechStream(
     format,
-    (hooks) =>
-      new SegmentedTransport(
-        {
-          base,
-          request: ctx.pcm,
-          prefetch,
-          maxChars: o.maxChars,
-          targetChars: o.targetChars,
-          onResponse: (info: TtsResponseInfo) => stream?.emit('response', info),
-        },
-        hooks,
-      ),
+    (hooks) => new SegmentedTransport(segmentedInit(ctx, base, o, (info) => stream.emit('response', info)), hooks),
     { signal: o.signal, highWaterMark: o.highWaterMark },
   )
   return stream
 }
 
 /**
- * `pcm()` on text longer than the cap: a segmented stream whose input is the whole text, already
- * ended. Returns undefined when the text is short enough for one request or segmentation is off.
+ * `pcm()` on text longer than the cap: a {@link PcmStream} over the segmented transport, whose
+ * input is the whole text, already ended. Returns undefined when the text is short enough for one
+ * request or segmentation is off.
  */
-export function segmentedPcm(ctx: StreamTextContext, body: ResolvedTtsRequest, options: PcmOptions): TextToSpeechStream | undefined {
+export function segmentedPcm(ctx: StreamTextContext, body: ResolvedTtsRequest, options: PcmOptions): PcmStream | undefined {
   if (options.segment === false) return undefined
   const o = checkSegmentOptions(typeof options.segment === 'object' ? options.segment : {})
   if (body.text.length <= (o.maxChars ?? MAX_SEGMENT_CHARS)) return undefined
   const { text, ...base } = body
   const format: PcmFormat = { sampleRate: body.sample_rate, channels: 1, encoding: 's16le' }
-  const stream = segmented(ctx, format, base, { ...o, targetChars: o.targetChars ?? TARGET_SEGMENT_CHARS, signal: options.signal })
+  const settings = { ...o, targetChars: o.targetChars ?? TARGET_SEGMENT_CHARS }
+  let transport: SegmentedTransport | undefined
+  const stream: PcmStream = new PcmStream(
+    format,
+    (sink) => (transport = new SegmentedTransport(segmentedInit(ctx, base, settings, (info) => stream.emit('response', info)), sink)),
+    // The lead of audio the segments may fetch ahead (LEAD_SECONDS) is the bound here, not the queue.
+    { signal: options.signal, limits: { high: 64 * 1024, low: 16 * 1024 } },
+  )
   // On the next tick, so the caller's 'segment' and 'response' listeners are in place first.
   process.nextTick(() => {
-    if (!stream.destroyed) stream.end(text)
+    if (stream.destroyed || !transport) return
+    transport.text(text)
+    transport.end()
   })
   return stream
 }

@@ -6,9 +6,10 @@
  */
 import { Duplex } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
-import { AbortError, AudioFormatError, InvalidOptionError, LightningStreamError, type AudioDelivered } from '../errors.js'
+import { AbortError, InvalidOptionError, type AudioDelivered, type SegmentInfo } from '../errors.js'
 import { durationMs, type PcmFormat } from '../audio/format.js'
-import type { TtsMetrics } from '../metrics/metrics.js'
+import type { TtsMetrics } from '../metrics/timeline.js'
+import { PcmOutlet, type PcmMark, type PcmStreamEvents } from './pcm-stream.js'
 import type { RetryInfo } from './retry.js'
 import type { SynthesisTransport, TransportHooks } from './ws-transport.js'
 import type { WordTimestamp } from './ws-protocol.js'
@@ -22,7 +23,28 @@ const FLUSH = Symbol('flush')
 
 type Mark = 'requestSent' | 'firstFrame' | 'firstPcmByte' | 'firstText' | 'inputEnd' | 'lastPcmByte' | 'end'
 
-/** The timeline and totals of a {@link TextToSpeechStream}, ms since the stream was created. */
+/** The events of a {@link TextToSpeechStream}: those of a {@link PcmStream}, plus these. @category Client */
+export interface TextToSpeechStreamEvents extends Omit<PcmStreamEvents, 'metrics'> {
+  /** A word of the audio (WebSocket with `word_timestamps`). */
+  word: [word: WordTimestamp]
+  /** A socket lost between utterances was reopened (WebSocket). */
+  reconnect: [
+    info: {
+      /** Reconnections so far on this stream. */
+      reconnects: number
+      /** Where the new socket resumes, in seconds of audio already delivered. */
+      offsetSeconds: number
+    },
+  ]
+  /** The stream closed: its timeline and totals. */
+  metrics: [metrics: TextToSpeechMetrics]
+  /** The writable side finished (every text fragment was taken). */
+  finish: []
+  /** The writable side can take more text. */
+  drain: []
+}
+
+/** The timeline and totals of a {@link TextToSpeechStream}, ms since the stream was created. @category Client */
 export interface TextToSpeechMetrics extends TtsMetrics {
   /** The first text fragment was written. */
   firstText?: number | undefined
@@ -42,7 +64,7 @@ export interface TextToSpeechMetrics extends TtsMetrics {
 export interface TextToSpeechStreamOptions {
   /** Aborts: closes the socket at once (barge-in). */
   signal?: AbortSignal | undefined
-  /** PCM held before the network is paused, bytes. @defaultValue {@link PCM_HIGH_WATER} (64 KiB) */
+  /** PCM held before the network is paused, bytes. @defaultValue 65536 (64 KiB) */
   highWaterMark?: number | undefined
 }
 
@@ -61,7 +83,7 @@ export type TransportFactory = (hooks: TransportHooks) => SynthesisTransport
  *
  * **Readable side** (bytes): PCM in {@link format} (s16le mono at the request's `sample_rate`,
  * 24000 by default), sample-aligned. It ends after the server's `complete`, once every byte was
- * read. A slow reader pauses the socket: at most {@link PCM_HIGH_WATER} bytes are held here (plus
+ * read. A slow reader pauses the socket: at most `highWaterMark` (64 KiB unless set) bytes are held here (plus
  * one socket read), and the server is slowed by TCP flow control. The readable side hands out one
  * chunk per read (`highWaterMark` 0), so on a failure every byte that arrived is read first, and
  * after `destroy()` at most the chunk already handed out reaches the sink.
@@ -85,29 +107,19 @@ export type TransportFactory = (hooks: TransportHooks) => SynthesisTransport
  * tts.on('word', (w) => console.log(w.word, w.start))
  * await pipeline(llmTokens, tts, createWriteStream('reply.pcm'))
  * ```
+ * @category Client
  */
 export class TextToSpeechStream extends Duplex {
   /** The PCM format of the readable side. */
   readonly format: PcmFormat
   readonly #transport: SynthesisTransport
+  readonly #outlet: PcmOutlet
   readonly #decoder = new StringDecoder('utf8')
-  readonly #high: number
-  readonly #low: number
   readonly #start = performance.now()
   readonly #marks: Partial<Record<Mark, number>> = {}
   readonly #signal: AbortSignal | undefined
   readonly #onAbort: (() => void) | undefined
   #carry = '' // whitespace waiting for the next fragment
-  #odd = -1 // a byte of a sample split across chunks, or -1
-  #queue: Buffer[] = []
-  #queued = 0
-  #wantRead = false
-  #complete = false
-  #failure: LightningStreamError | undefined
-  #paused = false
-  #frames = 0
-  #receivedBytes = 0
-  #pushedBytes = 0
   #fragments = 0
   #words = 0
   #reconnects = 0
@@ -120,37 +132,42 @@ export class TextToSpeechStream extends Duplex {
     this.format = { ...format }
     const high = options.highWaterMark ?? PCM_HIGH_WATER
     if (!Number.isInteger(high) || high < 1) throw new InvalidOptionError('highWaterMark', `must be a positive integer number of bytes (got ${String(high)})`)
-    this.#high = high
-    this.#low = Math.min(PCM_LOW_WATER, Math.floor(high / 4))
-    const bytesPerSecond = format.sampleRate * format.channels * 2
+    const outlet = new PcmOutlet(this, this.format, { high, low: Math.min(PCM_LOW_WATER, Math.floor(high / 4)) }, () => {
+      this.#mark('firstPcmByte')
+      this.#marks.lastPcmByte = performance.now() - this.#start
+    })
+    this.#outlet = outlet
     const hooks: TransportHooks = {
-      audio: (pcm) => this.#audio(pcm),
+      audio: (pcm) => outlet.audio(pcm),
       word: (w) => {
         this.#words++
         this.emit('word', w)
       },
-      complete: () => this.#onComplete(),
-      fail: (err) => this.#fail(err),
-      received: () => this.#delivered(this.#receivedBytes),
-      queued: () => this.#queued,
-      bytesPerSecond,
+      complete: () => outlet.complete(),
+      fail: (err, segment) => outlet.fail(err, segment),
+      received: () => outlet.received(),
+      queued: () => outlet.queued,
+      bytesPerSecond: format.sampleRate * format.channels * 2,
       emit: (event: string, info: unknown) => {
         if (event === 'retry') this.#retries++
         if (event === 'reconnect') this.#reconnects++
         this.emit(event, info)
       },
-      mark: (step) => this.#mark(step),
+      mark: (step: PcmMark) => {
+        if (step === 'requestSent' || step === 'firstFrame') this.#mark(step)
+      },
     }
     this.#transport = transport(hooks)
+    outlet.attach(this.#transport)
     const signal = options.signal
     this.#signal = signal
     if (signal?.aborted) {
       this.#onAbort = undefined
-      process.nextTick(() => this.destroy(new AbortError('Aborted before the request was sent')))
+      process.nextTick(() => this.destroy(new AbortError('Aborted before the request was sent', { delivered: this.delivered })))
     } else if (signal) {
-      this.#onAbort = () => this.destroy(new AbortError())
+      this.#onAbort = () => this.destroy(new AbortError(undefined, { delivered: this.delivered }))
       signal.addEventListener('abort', this.#onAbort, { once: true })
-    }
+    } else this.#onAbort = undefined
     this.once('error', () => (this.#failed = true))
     this.once('close', () => {
       this.#mark('end')
@@ -158,9 +175,9 @@ export class TextToSpeechStream extends Duplex {
     })
   }
 
-  /** Audio handed downstream so far: chunk frames received, bytes, duration. */
+  /** Audio handed downstream so far: chunk messages received, bytes, duration. */
   get delivered(): AudioDelivered {
-    return this.#delivered(this.#pushedBytes)
+    return this.#outlet.delivered()
   }
 
   /**
@@ -168,13 +185,14 @@ export class TextToSpeechStream extends Duplex {
    * `highWaterMark` (64 KiB), so this stays below it plus one socket read (64 KiB of frames).
    */
   get bufferedBytes(): number {
-    return this.#queued
+    return this.#outlet.queued
   }
 
   /** The stream's timeline and totals so far (also emitted as `'metrics'` on close). */
   get metrics(): TextToSpeechMetrics {
     const m = this.#marks
-    const audioMs = durationMs(this.format, this.#pushedBytes) ?? 0
+    const bytes = this.#outlet.delivered().bytes
+    const audioMs = durationMs(this.format, bytes) ?? 0
     return {
       start: this.#start,
       requestSent: m.requestSent,
@@ -183,7 +201,7 @@ export class TextToSpeechStream extends Duplex {
       firstAudioEvent: m.firstPcmByte,
       firstPcmByte: m.firstPcmByte,
       end: m.end,
-      audioBytes: this.#pushedBytes,
+      audioBytes: bytes,
       audioMs,
       realtimeFactor: m.end ? audioMs / m.end : undefined,
       retries: this.#retries,
@@ -213,10 +231,6 @@ export class TextToSpeechStream extends Duplex {
   /** Ends the input (same as `end()`): the rest is spoken, then the readable side ends. */
   endInput(): this {
     return this.end()
-  }
-
-  #delivered(bytes: number): AudioDelivered {
-    return { frames: this.#frames, bytes, durationMs: durationMs(this.format, bytes) }
   }
 
   #mark(step: Mark): void {
@@ -258,99 +272,36 @@ export class TextToSpeechStream extends Duplex {
     callback()
   }
 
-  /** Aligns to whole samples, queues, and pauses the network above the high-water mark. */
-  #audio(pcm: Buffer): void {
-    if (this.destroyed) return
-    this.#frames++
-    let out = pcm
-    if (this.#odd >= 0) {
-      out = Buffer.allocUnsafe(pcm.length + 1)
-      out[0] = this.#odd
-      pcm.copy(out, 1)
-      this.#odd = -1
-    }
-    if (out.length & 1) {
-      this.#odd = out[out.length - 1] as number
-      out = out.subarray(0, out.length - 1)
-    }
-    if (!out.length) return
-    this.#receivedBytes += out.length
-    this.#queue.push(out)
-    this.#queued += out.length
-    if (!this.#paused && this.#queued >= this.#high) {
-      this.#paused = true
-      this.#transport.pause()
-    }
-    if (this.#wantRead) this.#drain()
-  }
-
-  #onComplete(): void {
-    if (this.#odd >= 0) {
-      this.#fail(new AudioFormatError('stream ended with half a 16-bit sample (1 odd byte)', { delivered: this.#delivered(this.#receivedBytes) }))
-      return
-    }
-    this.#complete = true
-    if (this.#wantRead) this.#drain()
-  }
-
-  #fail(err: LightningStreamError): void {
-    if (this.destroyed || this.#failure) return
-    err.delivered ??= this.#delivered(this.#receivedBytes)
-    this.#failure = err
-    this.#transport.close()
-    // Every byte that arrived is read before the error surfaces.
-    if (this.#wantRead || this.#queue.length === 0) this.#drain()
-  }
-
-  /**
-   * Hands one queued chunk downstream per read; once the queue is empty, ends (after `complete`)
-   * or fails (after a failure). With `highWaterMark` 0, `_read` is only called when the consumer
-   * has taken the chunk before, so an error never overtakes audio that arrived before it, and
-   * after `destroy()` no chunk is left inside the stream to reach the sink. (Pushing batches
-   * instead let up to 16 KiB through after a barge-in on a busy host: they sit in the Readable's
-   * buffer, which `destroy()` does not stop `pipe()` from emitting.)
-   */
-  #drain(): void {
-    const chunk = this.#queue.shift()
-    if (chunk) {
-      this.#wantRead = false
-      this.#queued -= chunk.length
-      this.#pushedBytes += chunk.length
-      this.#mark('firstPcmByte')
-      this.#marks.lastPcmByte = performance.now() - this.#start
-      if (this.#paused && this.#queued < this.#low && !this.#failure) {
-        this.#paused = false
-        this.#transport.resume()
-      }
-      this.#transport.drained()
-      this.push(chunk)
-      return
-    }
-    if (this.#failure) {
-      this.destroy(this.#failure)
-      return
-    }
-    if (this.#complete) {
-      this.#wantRead = false
-      this.push(null)
-    }
-  }
-
   /** @internal */
   override _read(): void {
-    this.#wantRead = true
-    this.#drain()
+    this.#outlet.read()
   }
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#transport.close()
-    this.#queue = []
-    this.#queued = 0
+    this.#outlet.clear()
     if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort)
-    if (error instanceof LightningStreamError) error.delivered ??= this.delivered
     callback(error)
   }
 }
 
-export type { WordTimestamp, RetryInfo }
+/** Typed events and iteration (merged into the class). */
+export interface TextToSpeechStream {
+  /** Adds a listener for one of the {@link TextToSpeechStreamEvents}. */
+  on<K extends keyof TextToSpeechStreamEvents>(event: K, listener: (...args: TextToSpeechStreamEvents[K]) => void): this
+  /** Adds a listener for any other event. */
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  /** Adds a one-time listener for one of the {@link TextToSpeechStreamEvents}. */
+  once<K extends keyof TextToSpeechStreamEvents>(event: K, listener: (...args: TextToSpeechStreamEvents[K]) => void): this
+  /** Adds a one-time listener for any other event. */
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+  /** Removes a listener. */
+  off<K extends keyof TextToSpeechStreamEvents>(event: K, listener: (...args: TextToSpeechStreamEvents[K]) => void): this
+  /** Removes a listener of any other event. */
+  off(event: string | symbol, listener: (...args: any[]) => void): this
+  /** Reads PCM chunks: `for await (const chunk of tts)`. */
+  [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>
+}
+
+export type { WordTimestamp, RetryInfo, SegmentInfo }

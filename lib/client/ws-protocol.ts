@@ -25,6 +25,7 @@ import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest, type TtsReq
 /**
  * A {@link LightningClient.streamText} request: the usual request without `text` (the text is
  * written to the stream), plus the WebSocket's buffering fields.
+ * @category Client
  */
 export interface StreamTextRequest extends Omit<TtsRequest, 'text' | 'output_format'> {
   /** The WebSocket always returns PCM; only `'pcm'` is accepted. @defaultValue `'pcm'` */
@@ -51,7 +52,7 @@ export interface StreamTextRequest extends Omit<TtsRequest, 'text' | 'output_for
   complete_backoff_ms?: number | undefined
 }
 
-/** A validated {@link StreamTextRequest} with this library's defaults. */
+/** A validated {@link StreamTextRequest} with this library's defaults. @category Request rules */
 export interface ResolvedStreamTextRequest extends Omit<ResolvedTtsRequest, 'text' | 'output_format'> {
   /** Always `'pcm'`. */
   output_format: 'pcm'
@@ -68,6 +69,7 @@ const WS_FIELDS = { max_buffer_flush_ms: [0, 1000, true], complete_backoff_ms: [
  * Validates a {@link StreamTextRequest} (the same checks as `pcm()`, plus the WebSocket fields) and
  * applies the defaults.
  * @throws {@link InvalidRequestError} before anything is sent.
+ * @category Request rules
  */
 export function resolveStreamTextRequest(request: StreamTextRequest): ResolvedStreamTextRequest {
   if (request === null || typeof request !== 'object') {
@@ -114,7 +116,7 @@ export function wsMessage(config: ResolvedStreamTextRequest, kind: WsMessageKind
   return JSON.stringify(body)
 }
 
-/** A word's place in the audio, in seconds. */
+/** A word's place in the audio, in seconds. @category Client */
 export interface WordTimestamp {
   /** The word as written in the input (the vendor does not normalise it: `"$100"`). */
   word: string

@@ -46,11 +46,12 @@ import {
   type AudioDelivered,
   type LightningStreamError,
 } from '../errors.js'
-import { MAX_ERROR_BODY, errorDetails, responseIds, toLightningError } from './http.js'
+import { MAX_ERROR_BODY, errorDetails, responseIds, toLightningError } from './responses.js'
 import { retrying, type RetryInfo, type RetryPolicy } from './retry.js'
 import type { Semaphore } from './semaphore.js'
 import { createSentenceSegmenter, type SentenceSegmenter } from '../text/sentence-segmenter.js'
 import { parseWsFrame, wsMessage, wsUrl, type ResolvedStreamTextRequest, type WordTimestamp } from './ws-protocol.js'
+import type { PcmProducer, PcmSink } from './pcm-stream.js'
 
 /**
  * A socket that closes within this many ms of the last audio frame is treated as lost mid-audio
@@ -61,45 +62,20 @@ export const QUIET_MS = 2000
 /** Largest frame accepted from the server (a 20 ms chunk is ~1.3 KB of base64). */
 const MAX_PAYLOAD = 16 * 1024 * 1024
 
-/** What a transport reports to its stream. @internal */
-export interface TransportHooks {
-  /** Audio bytes, in order (any length: the stream aligns samples). */
-  audio(pcm: Buffer): void
+/** What a transport reports to its stream: a {@link PcmSink}, plus words. @internal */
+export interface TransportHooks extends PcmSink {
   /** A word, times already in seconds from the start of the stream. */
   word(word: WordTimestamp): void
-  /** All audio was delivered (`complete` after the end of input). */
-  complete(): void
-  /** A failure: the transport has already closed its socket and freed its slot. */
-  fail(err: LightningStreamError): void
-  /** Audio received so far (bytes, frames), for `delivered` and word offsets. */
-  received(): AudioDelivered
-  /** PCM bytes held in the stream, not yet handed downstream. */
-  queued(): number
-  /** Bytes of audio per second of the stream's format. */
-  readonly bytesPerSecond: number
-  /** `'retry'` and `'reconnect'` events, and timeline marks. */
-  emit(event: 'retry', info: RetryInfo): void
-  emit(event: 'reconnect', info: { reconnects: number; offsetSeconds: number }): void
-  emit(event: 'segment', info: { index: number; text: string }): void
-  mark(step: 'requestSent' | 'firstFrame'): void
 }
 
-/** The interface both transports implement. @internal */
-export interface SynthesisTransport {
+/** The interface both text transports implement: a {@link PcmProducer} that takes text. @internal */
+export interface SynthesisTransport extends PcmProducer {
   /** A fragment of text (never whitespace-only: the stream carries whitespace forward). */
   text(fragment: string): void
   /** Synthesise what was sent so far. */
   flush(): void
   /** End of input. */
   end(): void
-  /** Stop reading from the network (backpressure). */
-  pause(): void
-  /** Read again. */
-  resume(): void
-  /** The stream handed a chunk downstream (its queue shrank). */
-  drained(): void
-  /** Barge-in or failure elsewhere: close at once, free the slot. Idempotent. */
-  close(): void
 }
 
 /** What a connection needs from the client (never the key itself: a header function). @internal */
@@ -320,9 +296,7 @@ export class WsTransport implements SynthesisTransport {
       this.#attach(ws)
     } catch (err) {
       if (this.#closed) return
-      const e = toLightningError(err, this.#init.timeouts)
-      e.delivered ??= this.#hooks.received()
-      this.#fail(e)
+      this.#fail(toLightningError(err, this.#init.timeouts))
     }
   }
 

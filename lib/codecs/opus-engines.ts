@@ -17,15 +17,15 @@ import { LightningStreamError } from '../errors.js'
 import { int16View } from '../audio/pcm-buffers.js'
 import { opusPreSkip } from './opus-packet.js'
 
-/** Names of the supported Opus engines, fastest first. */
+/** Names of the supported Opus engines, fastest first. @category Stages */
 export const OPUS_ENGINES = ['@discordjs/opus', '@evan/opus', 'opusscript'] as const
-/** An Opus engine package name. */
+/** An Opus engine package name. @category Stages */
 export type OpusEngineName = (typeof OPUS_ENGINES)[number]
 
-/** Opus application modes. */
+/** Opus application modes. @category Stages */
 export type OpusApplication = 'voip' | 'audio' | 'lowdelay'
 
-/** Settings an engine is created with. */
+/** Settings an engine is created with. @category Stages */
 export interface OpusEngineSettings {
   /** 8000, 12000, 16000, 24000 or 48000. */
   sampleRate: number
@@ -43,7 +43,7 @@ export interface OpusEngineSettings {
   packetLossPercent: number
 }
 
-/** A created encoder, whatever the engine. */
+/** A created encoder, whatever the engine. @category Stages */
 export interface OpusEngine {
   /** The package that encodes. */
   readonly name: OpusEngineName
@@ -55,7 +55,7 @@ export interface OpusEngine {
   free(): void
 }
 
-/** No Opus engine is installed. */
+/** No Opus engine is installed. @category Errors */
 export class OpusEngineMissingError extends LightningStreamError {
   constructor(tried: string[]) {
     super(
@@ -210,7 +210,7 @@ export async function createOpusEngine(settings: OpusEngineSettings, order: read
   throw new OpusEngineMissingError([...order])
 }
 
-/** Which engines are installed and load here: a dependency report, like voice's. */
+/** Which engines are installed and load here: a dependency report, like voice's. @category Stages */
 export async function opusEngineReport(): Promise<Record<OpusEngineName, 'ok' | 'missing' | string>> {
   const out = {} as Record<OpusEngineName, string>
   for (const name of OPUS_ENGINES) {

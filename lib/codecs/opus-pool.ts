@@ -26,14 +26,14 @@ import type { OpusEngine, OpusEngineName, OpusEngineSettings } from './opus-engi
 import type { EncodeJob, FromWorker, ToWorker } from './opus-worker.js'
 import opusWorkerFile from './opus-worker-path.cjs'
 
-/** An Opus worker stopped: the streams it encoded fail with this. */
+/** An Opus worker stopped: the streams it encoded fail with this. @category Errors */
 export class OpusWorkerError extends LightningStreamError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, 'ERR_OPUS_WORKER', options)
   }
 }
 
-/** Options of {@link OpusEncoderPool}. */
+/** Options of {@link OpusEncoderPool}. @category Stages */
 export interface OpusEncoderPoolOptions {
   /** Worker threads. @defaultValue `os.availableParallelism()` */
   workers?: number | undefined
@@ -46,7 +46,7 @@ export interface OpusEncoderPoolOptions {
   idleTimeoutMs?: number | undefined
 }
 
-/** Work in an {@link OpusEncoderPool}, across its workers. */
+/** Work in an {@link OpusEncoderPool}, across its workers. @category Stages */
 export interface OpusPoolQueue {
   /** Frames sent to workers and not encoded yet. */
   inFlight: number
@@ -54,7 +54,7 @@ export interface OpusPoolQueue {
   waiting: number
 }
 
-/** Worker starts of an {@link OpusEncoderPool}. */
+/** Worker starts of an {@link OpusEncoderPool}. @category Stages */
 export interface OpusPoolStats {
   /** Workers started so far. */
   started: number
@@ -62,7 +62,7 @@ export interface OpusPoolStats {
   replaced: number
 }
 
-/** An Opus engine on a pool worker: {@link OpusEngine} plus asynchronous batches. */
+/** An Opus engine on a pool worker: {@link OpusEngine} plus asynchronous batches. @category Stages */
 export interface PooledOpusEngine extends OpusEngine {
   /** Encodes whole frames in order; resolves with one packet per frame. */
   encodeBatch(frames: readonly Buffer[], frameSamples: number): Promise<Buffer[]>
@@ -110,6 +110,7 @@ interface Session {
  * const pool = new OpusEncoderPool({ workers: 2 })
  * const { stream, inputType } = createDiscordStream(client.pcm(req), { pool })
  * ```
+ * @category Stages
  */
 export class OpusEncoderPool {
   /** Worker threads this pool runs at most. */

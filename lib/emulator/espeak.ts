@@ -16,7 +16,7 @@ import { LightningStreamError } from '../errors.js'
 import type { ResolvedTtsRequest } from '../client/request.js'
 import { createResampler as createResamplerCore } from '../audio/resampler.core.js'
 import { parseWavHeader } from '../audio/wav-header.js'
-import type { SpeechEngine } from './server.js'
+import type { SpeechEngine } from './synthesis.js'
 import { EMULATOR_VOICES } from './voices.js'
 
 /** The `espeak-ng` package is not installed. */

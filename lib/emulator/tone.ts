@@ -6,6 +6,7 @@
  * the character and the voice, with a raised-cosine envelope; spaces and punctuation silence.
  * @module
  */
+import type { SpeechEngine } from './synthesis.js'
 
 /** The request fields the tone depends on. */
 export interface ToneRequest {
@@ -109,3 +110,6 @@ export function toneWords(text: string, req: Omit<ToneRequest, 'text'>): ToneWor
   }
   return out
 }
+
+/** The deterministic tone engine, the emulator's default (see {@link renderTone}). */
+export const toneEngine: SpeechEngine = { name: 'tone', render: (req) => renderTone(req) }

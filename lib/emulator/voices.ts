@@ -1,4 +1,4 @@
-import type { Voice } from '../client/client.js'
+import type { Voice } from '../client/voices.js'
 
 /** The emulator's voice catalog (ids taken from the vendor's docs). */
 export const EMULATOR_VOICES: Voice[] = [

@@ -43,7 +43,9 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest } from '../client/request.js'
 import { createToneRenderer, type ToneRenderer } from './tone.js'
 import { EMULATOR_VOICES } from './voices.js'
-import type { EmulatorFaults, EmulatorStats, SpeechEngine } from './server.js'
+import { FailureCounter, requestFaults, type EmulatorFaults } from './faults.js'
+import type { EmulatorStats } from './server.js'
+import type { KeyUnits, SpeechEngine } from './synthesis.js'
 
 /** The WebSocket options of `startEmulator`. */
 export interface WsEmulatorOptions {
@@ -72,11 +74,8 @@ export interface WsRouteContext extends WsEmulatorOptions {
   faults: EmulatorFaults | undefined
   stats: EmulatorStats
   events: EventEmitter
-  /** Takes a per-key unit; false when the key is at its limit. */
-  acquire(key: string): boolean
-  /** Gives a unit back. */
-  release(key: string): void
-  parseFaults(header: string | undefined): EmulatorFaults
+  /** The per-key concurrency units the HTTP routes use too. */
+  units: KeyUnits
 }
 
 const PATH = '/waves/v1/tts/live'
@@ -108,7 +107,7 @@ function refuse(socket: Duplex, status: number, headers: Record<string, string> 
 /** Attaches the WebSocket route to `server`. Returns a function that closes every socket. @internal */
 export function attachWsRoute(server: Server, ctx: WsRouteContext): () => void {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 })
-  const failures = new Map<string, number>()
+  const failures = new FailureCounter()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     ctx.stats.requests++
     socket.on('error', () => {})
@@ -118,20 +117,13 @@ export function attachWsRoute(server: Server, ctx: WsRouteContext): () => void {
     const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined
     if (ctx.keys && (bearer === undefined || !ctx.keys.has(bearer))) return refuse(socket, 401)
     const key = bearer ?? ''
-    const header = req.headers['x-emulator-fault']
-    const faults: EmulatorFaults = { ...ctx.faults, ...ctx.parseFaults(Array.isArray(header) ? header.join(',') : header) }
-    if (faults.failStatus) {
-      const fk = faults.key ?? 'default'
-      const n = failures.get(fk) ?? 0
-      if (n < (faults.failCount ?? 1)) {
-        failures.set(fk, n + 1)
-        return refuse(socket, faults.failStatus, faults.failRetryAfter ? { 'Retry-After': faults.failRetryAfter } : {})
-      }
-    }
+    const faults: EmulatorFaults = requestFaults(ctx.faults, req.headers['x-emulator-fault'])
+    const injected = failures.next(faults)
+    if (injected) return refuse(socket, injected, faults.failRetryAfter ? { 'Retry-After': faults.failRetryAfter } : {})
     const t = url.searchParams.get('timeout')
     if (t !== null && !/^[1-9]\d*$/.test(t)) return refuse(socket, 400)
     const timeoutS = t === null ? (ctx.wsIdleTimeoutSeconds ?? 60) : Number(t)
-    if (!ctx.acquire(key)) return refuse(socket, 429, ctx.retryAfter === null ? {} : { 'Retry-After': String(ctx.retryAfter) })
+    if (!ctx.units.acquire(key)) return refuse(socket, 429, ctx.retryAfter === null ? {} : { 'Retry-After': String(ctx.retryAfter) })
     wss.handleUpgrade(req, socket, head, (ws) => new Session(ws, ctx, key, faults, timeoutS))
   })
   return () => {
@@ -191,7 +183,7 @@ class Session {
   #releaseUnit(): void {
     if (!this.#holding) return
     this.#holding = false
-    this.#ctx.release(this.#key)
+    this.#ctx.units.release(this.#key)
   }
 
   #armIdle(): void {
@@ -244,7 +236,7 @@ class Session {
     if (first) return this.#error(`${first.path.join('.')}: ${first.message}`, '400', 1008)
     if (!this.#holding) {
       // A new synthesis on a reused socket takes a unit again.
-      if (!this.#ctx.acquire(this.#key)) return this.#error(`Concurrency limit of ${this.#ctx.maxConcurrent} reached for this account.`, '429', 1013)
+      if (!this.#ctx.units.acquire(this.#key)) return this.#error(`Concurrency limit of ${this.#ctx.maxConcurrent} reached for this account.`, '429', 1013)
       this.#holding = true
       this.#completed = false
       this.#requestId = `task_${randomUUID()}`

@@ -1,5 +1,5 @@
 /**
- * Discord voice: turns PCM (or a TTS request) into the `{ stream, inputType }` that
+ * Discord voice: turns PCM into the `{ stream, inputType }` that
  * `@discordjs/voice`'s `createAudioResource(stream, { inputType })` plays, without ffmpeg.
  *
  * The player is the clock. Nothing here runs on a timer: every read by voice's `AudioPlayer`
@@ -28,12 +28,12 @@ import { OpusEncoder } from '../codecs/opus-encoder.js'
 import type { OpusEncoderPool } from '../codecs/opus-pool.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
 import { createOggPageSplitter, OGG_EOS, oggPageFlags, oggPageGranule, oggPageOf, oggPagePackets, oggPageSerial, restampOggPage, type OggPageSplitter } from '../codecs/ogg-pages.js'
-import type { LightningClient, PcmReadable } from '../client/client.js'
-import type { TtsRequest } from '../client/request.js'
+import type { PcmReadable } from '../client/pcm-stream.js'
+import { assertPcmInput } from './pcm-input.js'
 import { createPlayout, type Playout, type PlayoutMetrics } from './playout.core.js'
 import { FailureGate } from './failure-gate.js'
 
-/** How the audio is handed to `@discordjs/voice`. */
+/** How the audio is handed to `@discordjs/voice`. @category Sinks */
 export type DiscordMode = 'opus' | 'raw' | 'ogg'
 
 /**
@@ -65,7 +65,7 @@ export interface DiscordStreamTypes {
 /** The `StreamType` values of `@discordjs/voice` for each mode (same strings as its enum). */
 export const DISCORD_STREAM_TYPES: DiscordStreamTypes = { opus: StreamType.Opus, raw: StreamType.Raw, ogg: StreamType.OggOpus }
 
-/** Options of {@link createDiscordStream}. */
+/** Options of {@link createDiscordStream}. @category Sinks */
 export interface DiscordStreamOptions {
   /**
    * `'opus'` (default): object-mode 20 ms Opus packets, the lowest CPU inside voice. Raw packets
@@ -78,8 +78,6 @@ export interface DiscordStreamOptions {
    * input (converted to 48 kHz stereo), plus any silence the player got while synthesis was behind.
    */
   mode?: DiscordMode | undefined
-  /** With a request as input: the client that synthesises it. */
-  client?: LightningClient | undefined
   /**
    * Barge-in: aborting drops the buffered audio, aborts synthesis (for PCM input too: the PCM
    * stream is destroyed) and ends the stream cleanly after at most one more frame, so the player
@@ -118,13 +116,13 @@ export interface DiscordStreamOptions {
   nativeRate?: boolean | undefined
 }
 
-/** What the player got from a {@link DiscordStream}, counted at its reads. */
+/** What the player got from a {@link DiscordStream}, counted at its reads. @category Sinks */
 export interface DiscordStreamMetrics extends PlayoutMetrics {
   /** Player reads answered with nothing while playing (a missed frame for voice). Stays 0. */
   emptyReads: number
 }
 
-/** What {@link createDiscordStream} returns. */
+/** What {@link createDiscordStream} returns. @category Sinks */
 export interface DiscordStream {
   /** The stream to pass to `createAudioResource`. */
   stream: Readable
@@ -562,7 +560,7 @@ function nativeOpusFormat(input: PcmFormat): PcmFormat {
 
 /**
  * Builds a Discord voice stream from PCM with a `format` (any rate and channel count: converted to
- * 48 kHz stereo) or from a TTS request and a client. `inputType` is always set.
+ * 48 kHz stereo), such as `client.pcm(request)`. `inputType` is always set.
  *
  * The player is the clock: each of its reads gets one 20 ms frame, real audio when any is
  * buffered and silence only while synthesis is behind, so a busy machine or a slow network chunk
@@ -580,10 +578,12 @@ function nativeOpusFormat(input: PcmFormat): PcmFormat {
  * const { stream, inputType } = createDiscordStream(client.pcm({ text: 'Hello, voice channel!', voice_id: 'magnus' }))
  * player.play(createAudioResource(stream, { inputType }))
  * ```
- * @throws {@link InvalidOptionError} for an unknown `mode`, a request without `client`, or a
- * non-positive `leadMs`/`maxBufferMs`.
+ * @throws {@link InvalidOptionError} for an input without a `format` (a TTS request: pass
+ * `client.pcm(request)`), an unknown `mode`, or a non-positive `leadMs`/`maxBufferMs`.
+ * @category Sinks
  */
-export function createDiscordStream(input: PcmReadable | TtsRequest, options: DiscordStreamOptions = {}): DiscordStream {
+export function createDiscordStream(pcm: PcmReadable, options: DiscordStreamOptions = {}): DiscordStream {
+  assertPcmInput(pcm, 'createDiscordStream')
   const mode = options.mode ?? 'opus'
   if (!(mode in DISCORD_STREAM_TYPES)) throw new InvalidOptionError('mode', `must be opus, raw or ogg (got ${String(mode)})`)
   const leadMs = options.leadMs ?? 100
@@ -593,11 +593,6 @@ export function createDiscordStream(input: PcmReadable | TtsRequest, options: Di
   if (options.nativeRate === true && mode !== 'opus') {
     throw new InvalidOptionError('nativeRate', `applies to mode 'opus' only (voice plays Ogg Opus and raw PCM at 48 kHz stereo; got '${mode}')`)
   }
-  let pcm: PcmReadable
-  if ('text' in input) {
-    if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
-    pcm = options.client.pcm(input, { signal: options.signal })
-  } else pcm = input
   const format: PcmFormat = options.nativeRate === true ? nativeOpusFormat(pcm.format) : DISCORD_FORMAT
   // Live playback (opus, raw) takes the cheap IIR half-band upsampler for 24 → 48 kHz; 'ogg' keeps
   // the linear-phase Resampler, so the Ogg stream decodes sample-aligned with its input (lag 0).

@@ -16,15 +16,15 @@ import { OpusEncoder } from '../codecs/opus-encoder.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
 import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
 import { retryAfterMs } from '../client/retry.js'
-import type { LightningClient, PcmReadable } from '../client/client.js'
+import type { PcmReadable } from '../client/pcm-stream.js'
 import type { TtsResponseInfo } from '../client/tts-source.js'
-import type { TtsRequest } from '../client/request.js'
 import { FailureGate } from './failure-gate.js'
+import { assertPcmInput } from './pcm-input.js'
 
-/** Response formats of {@link sendAudio}. */
+/** Response formats of {@link sendAudio}. @category Sinks */
 export type HttpAudioFormat = 'wav' | 'ogg' | 'mp3'
 
-/** An HTTP answer for a failure before any audio was sent. */
+/** An HTTP answer for a failure before any audio was sent. @category Sinks */
 export interface HttpErrorResponse {
   /** HTTP status code. */
   status: number
@@ -34,7 +34,7 @@ export interface HttpErrorResponse {
   body?: unknown
 }
 
-/** What {@link SendAudioOptions.onError} is told. */
+/** What {@link SendAudioOptions.onError} is told. @category Sinks */
 export interface SendAudioErrorInfo {
   /**
    * `'before-audio'`: nothing was written; the answer returned by `onError` (or `response`) is
@@ -50,12 +50,10 @@ export interface SendAudioErrorInfo {
   bytesSent: number
 }
 
-/** Options of {@link sendAudio}. */
+/** Options of {@link sendAudio}. @category Sinks */
 export interface SendAudioOptions {
   /** `wav` (streaming header), `ogg` (Opus, in process) or `mp3` (ffmpeg). @defaultValue `'ogg'` */
   format?: HttpAudioFormat | undefined
-  /** With a request as input: the client that synthesises it. */
-  client?: LightningClient | undefined
   /** Opus or mp3 bitrate, bit/s. */
   bitrate?: number | undefined
   /**
@@ -69,7 +67,7 @@ export interface SendAudioOptions {
 
 const CONTENT_TYPES: Record<HttpAudioFormat, string> = { wav: 'audio/wav', ogg: 'audio/ogg', mp3: 'audio/mpeg' }
 
-/** The JSON body of an error answer: `{ error: { code, message, requestId } }`. */
+/** The JSON body of an error answer: `{ error: { code, message, requestId } }`. @category Sinks */
 export interface HttpErrorBody {
   /** What went wrong. */
   error: {
@@ -96,6 +94,7 @@ export interface HttpErrorBody {
  *
  * The body is {@link HttpErrorBody} JSON. It never holds the key, and it does not relay the
  * API's error body (only, for a 400, the validation messages).
+ * @category Sinks
  */
 export function audioErrorResponse(error: unknown, requestId?: string | undefined): HttpErrorResponse {
   const code = error instanceof LightningStreamError ? error.code : 'ERR_INTERNAL'
@@ -148,6 +147,11 @@ function writeError(res: ServerResponse, answer: HttpErrorResponse): void {
  * Streams audio into `res` as it is synthesised: `Content-Type` set, no `Content-Length`
  * (chunked), `Cache-Control: no-store`.
  *
+ * `input` is PCM with a `format` (`client.pcm(request)`, a `TextToSpeechStream`, any stage's
+ * output), or a function that returns it: a throw from it, such as `pcm()`'s
+ * {@link InvalidRequestError} for a bad request, is then answered (400) like any other failure
+ * before the audio. A TTS request itself is refused with an {@link InvalidOptionError}.
+ *
  * - Nothing is written before the first audio arrived. A failure before that becomes an HTTP
  *   answer: the status from {@link audioErrorResponse} (400, 502, 503 with `Retry-After`, 504,
  *   500) with a JSON {@link HttpErrorBody}, or what `onError` returns.
@@ -162,14 +166,16 @@ function writeError(res: ServerResponse, answer: HttpErrorResponse): void {
  * ```ts
  * http.createServer(async (req, res) => {
  *   try {
- *     await sendAudio(res, { text: 'Hello over HTTP.', voice_id: 'magnus' }, { client, format: 'ogg' })
+ *     // A function, so that an invalid request (pcm() throws) is answered with 400 like any failure.
+ *     await sendAudio(res, () => client.pcm({ text: 'Hello over HTTP.', voice_id: 'magnus' }), { format: 'ogg' })
  *   } catch (err) {
  *     console.error('speech failed:', (err as LightningStreamError).code) // already answered
  *   }
  * })
  * ```
+ * @category Sinks
  */
-export async function sendAudio(res: ServerResponse, input: PcmReadable | TtsRequest, options: SendAudioOptions = {}): Promise<void> {
+export async function sendAudio(res: ServerResponse, input: PcmReadable | (() => PcmReadable), options: SendAudioOptions = {}): Promise<void> {
   const ac = new AbortController()
   let requestId: string | undefined
   let bytesSent = 0
@@ -184,17 +190,15 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | TtsReq
     return chosen ?? response
   }
   const format = options.format ?? 'ogg'
-  let pcm: PcmReadable
+  let pcm: PcmReadable | undefined
   let stages: Duplex[]
   try {
+    pcm = typeof input === 'function' ? input() : input
+    assertPcmInput(pcm, 'sendAudio')
     if (!(format in CONTENT_TYPES)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
-    if ('text' in input) {
-      if (!options.client) throw new InvalidOptionError('client', 'a TTS request needs { client }')
-      pcm = options.client.pcm(input, { signal: ac.signal })
-    } else pcm = input
     stages = encoders(format, pcm.format, options.bitrate)
   } catch (err) {
-    if (!('text' in input)) input.destroy()
+    if (typeof (pcm as { destroy?: unknown } | undefined)?.destroy === 'function') pcm!.destroy()
     writeError(res, report(err as Error, 'before-audio'))
     throw err
   }

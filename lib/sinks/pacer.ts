@@ -18,7 +18,7 @@ import { InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createPcmFramer as createFramer, type PcmFramerCore as FramerCore } from '../audio/pcm-framer.core.js'
 
-/** Options of {@link Pacer}. */
+/** Options of {@link Pacer}. @category Stages */
 export interface PacerOptions {
   /** The PCM format of the input (and of the frames out). */
   format: PcmFormat
@@ -53,7 +53,7 @@ export interface PacerOptions {
   padLast?: boolean | undefined
 }
 
-/** What a {@link Pacer} has done. */
+/** What a {@link Pacer} has done. @category Stages */
 export interface PacerMetrics {
   /** Frames sent, audio and silence. */
   framesOut: number
@@ -90,6 +90,7 @@ export interface PacerMetrics {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new Pacer({ format: pcm.format, frameMs: 10 }), realtimeSink)
  * ```
+ * @category Stages
  */
 export class Pacer extends Transform {
   /** The PCM format. */

@@ -17,10 +17,16 @@ import { EventEmitter } from 'node:events'
 import { InvalidOptionError } from '../errors.js'
 import type { WordTimestamp } from '../client/ws-protocol.js'
 
-/** Milliseconds of the stream's audio played so far. */
+/**
+ * Milliseconds of the stream's audio played so far.
+ * @inline
+ */
 export type Playhead = () => number
 
-/** The frame counts of a paced sink (`PacerMetrics`). */
+/**
+ * The frame counts of a paced sink (`PacerMetrics`).
+ * @inline
+ */
 export interface PacedFrameCounts {
   /** Frames sent, audio and silence. */
   framesOut: number
@@ -28,28 +34,40 @@ export interface PacedFrameCounts {
   silenceFrames: number
 }
 
-/** A paced sink: `WrtcAudioSink` (10 ms frames). */
+/**
+ * A paced sink: `WrtcAudioSink` (10 ms frames).
+ * @inline
+ */
 export interface PacedSinkLike {
   /** Its frame counts. */
   readonly metrics: PacedFrameCounts
 }
 
-/** What `createDiscordStream()` returns: frame counts and the frame length. */
+/**
+ * What `createDiscordStream()` returns: frame counts and the frame length.
+ * @inline
+ */
 export interface PacedStreamLike extends PacedSinkLike {
   /** Frame length, ms (20 for Discord). */
   readonly frameMs: number
 }
 
-/** A capturing sink: `LiveKitAudioSink`. */
+/**
+ * A capturing sink: `LiveKitAudioSink`.
+ * @inline
+ */
 export interface CapturingSinkLike {
   /** Frames handed to the source so far. */
   readonly framesCaptured: number
 }
 
-/** A sink that {@link playheadOf} can read. */
+/**
+ * A sink that {@link playheadOf} can read.
+ * @inline
+ */
 export type PlayheadSink = PacedSinkLike | PacedStreamLike | CapturingSinkLike
 
-/** Options of {@link PlayedWords}. */
+/** Options of {@link PlayedWords}. @category Sinks */
 export interface PlayedWordsOptions {
   /** How often the playhead is read, ms. @defaultValue `20` */
   intervalMs?: number | undefined
@@ -60,6 +78,7 @@ export interface PlayedWordsOptions {
  * @param frameMs - the sink's frame length when it cannot be read from the sink (LiveKit: its
  *   `frameMs` option, 10 by default; WebRTC: 10).
  * @param queuedMs - LiveKit: what the source still queues, e.g. `() => source.queuedDuration`.
+ * @category Sinks
  */
 export function playheadOf(sink: PlayheadSink, frameMs = 10, queuedMs?: () => number): Playhead {
   if ('framesCaptured' in sink) return () => Math.max(0, sink.framesCaptured * frameMs - (queuedMs?.() ?? 0))
@@ -83,6 +102,7 @@ export function playheadOf(sink: PlayheadSink, frameMs = 10, queuedMs?: () => nu
  * tts.destroy(); sink.clear()
  * console.log('heard:', played.stop().map((w) => w.word).join(' '))
  * ```
+ * @category Sinks
  */
 export class PlayedWords extends EventEmitter {
   readonly #playhead: Playhead

@@ -31,7 +31,7 @@
  * @module
  */
 
-/** Options of {@link createPlayout}. */
+/** Options of {@link createPlayout}. @category Cores */
 export interface PlayoutOptions {
   /** Length of one frame, ms (metrics are also given in ms). */
   frameMs: number
@@ -41,10 +41,10 @@ export interface PlayoutOptions {
   maxFrames: number
 }
 
-/** What one read takes out of a {@link Playout}. */
+/** What one read takes out of a {@link Playout}. @category Cores */
 export type PlayoutRead<T> = PlayoutAudio<T> | PlayoutSilence | PlayoutEnd | PlayoutWait
 
-/** The oldest queued real frame. */
+/** The oldest queued real frame. @category Cores */
 export interface PlayoutAudio<T> {
   /** Discriminant. */
   kind: 'audio'
@@ -54,25 +54,25 @@ export interface PlayoutAudio<T> {
   last: boolean
 }
 
-/** Synthesis is behind (nothing queued, not finished): play one frame of silence. */
+/** Synthesis is behind (nothing queued, not finished): play one frame of silence. @category Cores */
 export interface PlayoutSilence {
   /** Discriminant. */
   kind: 'silence'
 }
 
-/** Synthesis finished and every frame was read: end the stream. */
+/** Synthesis finished and every frame was read: end the stream. @category Cores */
 export interface PlayoutEnd {
   /** Discriminant. */
   kind: 'end'
 }
 
-/** Not started (the cushion is not queued yet), or nothing to give without silence. */
+/** Not started (the cushion is not queued yet), or nothing to give without silence. @category Cores */
 export interface PlayoutWait {
   /** Discriminant. */
   kind: 'wait'
 }
 
-/** What the reader actually got from a {@link Playout}. */
+/** What the reader actually got from a {@link Playout}. @category Cores */
 export interface PlayoutMetrics {
   /** Frames handed to the reader: audio plus silence. */
   framesOut: number
@@ -90,7 +90,7 @@ export interface PlayoutMetrics {
   clearedFrames: number
 }
 
-/** The playout buffer. Every method is O(1) amortised; nothing happens between calls. */
+/** The playout buffer. Every method is O(1) amortised; nothing happens between calls. @category Cores */
 export interface Playout<T> {
   /** Queues one real frame. */
   push(frame: T): void
@@ -126,6 +126,7 @@ export interface Playout<T> {
  * p.push(frame) // as synthesis delivers
  * const r = p.read() // on each player read: { kind: 'audio' | 'silence' | 'end' | 'wait' }
  * ```
+ * @category Cores
  */
 export function createPlayout<T>(options: PlayoutOptions): Playout<T> {
   const { frameMs } = options

@@ -9,13 +9,16 @@ import { assertPcmFormat, type PcmFormat } from '../audio/format.js'
 import { createPcmFramer as createFramer, type PcmFramerCore as FramerCore } from '../audio/pcm-framer.core.js'
 import { Pacer, type PacerMetrics } from './pacer.js'
 
-/** The part of `@roamhq/wrtc`'s `nonstandard.RTCAudioSource` this sink uses. */
+/**
+ * The part of `@roamhq/wrtc`'s `nonstandard.RTCAudioSource` this sink uses.
+ * @inline
+ */
 export interface RtcAudioSourceLike {
   /** Takes exactly 10 ms of 16-bit samples per call. */
   onData(data: { samples: Int16Array; sampleRate: number; bitsPerSample?: number; channelCount?: number; numberOfFrames?: number }): void
 }
 
-/** Options of {@link WrtcAudioSink}. */
+/** Options of {@link WrtcAudioSink}. @category Sinks */
 export interface WrtcAudioSinkOptions {
   /** A `new wrtc.nonstandard.RTCAudioSource()`. */
   source: RtcAudioSourceLike
@@ -92,6 +95,7 @@ abstract class PacedSink extends Writable {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new WrtcAudioSink({ source, format: pcm.format }))
  * ```
+ * @category Sinks
  */
 export class WrtcAudioSink extends PacedSink {
   readonly #source: RtcAudioSourceLike
@@ -123,7 +127,10 @@ export class WrtcAudioSink extends PacedSink {
   }
 }
 
-/** The parts of `@livekit/rtc-node`'s `AudioSource` this sink uses. */
+/**
+ * The parts of `@livekit/rtc-node`'s `AudioSource` this sink uses.
+ * @inline
+ */
 export interface LiveKitAudioSourceLike {
   /** The source's sample rate; frames must match it. */
   readonly sampleRate: number
@@ -139,7 +146,7 @@ export interface LiveKitAudioSourceLike {
 
 type AudioFrameCtor = new (data: Int16Array, sampleRate: number, channels: number, samplesPerChannel: number) => unknown
 
-/** Options of {@link LiveKitAudioSink}. */
+/** Options of {@link LiveKitAudioSink}. @category Sinks */
 export interface LiveKitAudioSinkOptions {
   /** A `new AudioSource(sampleRate, channels, queueSizeMs)` from `@livekit/rtc-node`. */
   source: LiveKitAudioSourceLike
@@ -151,7 +158,7 @@ export interface LiveKitAudioSinkOptions {
   waitForPlayout?: boolean | undefined
 }
 
-/** What a {@link LiveKitAudioSink} has done. */
+/** What a {@link LiveKitAudioSink} has done. @category Sinks */
 export interface LiveKitSinkMetrics {
   /** Frames handed to `captureFrame` (and accepted). */
   framesCaptured: number
@@ -181,6 +188,7 @@ export interface LiveKitSinkMetrics {
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new LiveKitAudioSink({ source, format: pcm.format }))
  * ```
+ * @category Sinks
  */
 export class LiveKitAudioSink extends Writable {
   readonly #source: LiveKitAudioSourceLike

@@ -32,12 +32,13 @@ import { InvalidOptionError } from '../errors.js'
  * The vendor's guidance on text per request: about 250 characters, best near 140
  * (`reference/lightning-api.md` §2.4). Segments never exceed {@link MAX_SEGMENT_CHARS}; short
  * sentences are merged up to {@link TARGET_SEGMENT_CHARS}.
+ * @category Text
  */
 export const MAX_SEGMENT_CHARS = 250
-/** Short sentences are merged into one request up to this length (see {@link MAX_SEGMENT_CHARS}). */
+/** Short sentences are merged into one request up to this length (see {@link MAX_SEGMENT_CHARS}). @category Text */
 export const TARGET_SEGMENT_CHARS = 140
 
-/** The shape of {@link ABBREVIATIONS}. */
+/** The shape of {@link ABBREVIATIONS}. @category Text */
 export interface AbbreviationList {
   /** Words (without their period) after which a period never ends a sentence: `Dr`, `e.g`, `vs`, … */
   readonly titles: readonly string[]
@@ -48,6 +49,7 @@ export interface AbbreviationList {
 /**
  * Words that end with a period without ending a sentence. `titles` never end one; `beforeNumber`
  * only when a digit follows (`No. 5`, but "The answer is No." ends). Matching is case-sensitive.
+ * @category Text
  */
 export const ABBREVIATIONS: AbbreviationList = {
   titles: [
@@ -58,7 +60,7 @@ export const ABBREVIATIONS: AbbreviationList = {
   beforeNumber: ['No', 'Nos', 'no', 'Fig', 'fig', 'Figs', 'Vol', 'vol', 'Ch', 'ch', 'Art', 'Sec', 'sec', 'Eq', 'eq', 'pp', 'p', 'Ps', 'Ex', 'ex', 'Op', 'op'],
 }
 
-/** Options of {@link createSentenceSegmenter}. */
+/** Options of {@link createSentenceSegmenter}. @category Text */
 export interface SentenceSegmenterOptions {
   /** Longest segment, UTF-16 code units. At least 20. @defaultValue {@link MAX_SEGMENT_CHARS} (250) */
   maxChars?: number | undefined
@@ -66,7 +68,7 @@ export interface SentenceSegmenterOptions {
   locale?: string | undefined
 }
 
-/** The incremental segmenter returned by {@link createSentenceSegmenter}. */
+/** The incremental segmenter returned by {@link createSentenceSegmenter}. @category Text */
 export interface SentenceSegmenter {
   /** Adds text; returns the segments now decided (possibly none), in order. */
   push(text: string): string[]
@@ -166,6 +168,7 @@ function splitLong(text: string, max: number, complete: boolean, graphemes: Intl
  * seg.flush()              // ['Then he left.']
  * ```
  * @throws {@link InvalidOptionError} when `maxChars` is not an integer ≥ 20.
+ * @category Text
  */
 export function createSentenceSegmenter(options: SentenceSegmenterOptions = {}): SentenceSegmenter {
   const max = checkMax(options.maxChars)
@@ -227,7 +230,7 @@ export function createSentenceSegmenter(options: SentenceSegmenterOptions = {}):
   }
 }
 
-/** Options of {@link mergeSegments} and {@link segmentText}. */
+/** Options of {@link mergeSegments} and {@link segmentText}. @category Text */
 export interface MergeOptions {
   /** Merge short segments up to this length. @defaultValue {@link TARGET_SEGMENT_CHARS} (140) */
   targetChars?: number | undefined
@@ -238,6 +241,7 @@ export interface MergeOptions {
 /**
  * Merges adjacent short segments: a segment is appended to the previous one while the result
  * stays within `targetChars` (and `maxChars`). Joined output equals joined input.
+ * @category Text
  */
 export function mergeSegments(segments: readonly string[], options: MergeOptions = {}): string[] {
   const max = checkMax(options.maxChars)
@@ -251,7 +255,7 @@ export function mergeSegments(segments: readonly string[], options: MergeOptions
   return out
 }
 
-/** Options of {@link segmentText}. */
+/** Options of {@link segmentText}. @category Text */
 export interface SegmentTextOptions extends MergeOptions {
   /** Locale for `Intl.Segmenter`. @defaultValue `'en'` */
   locale?: string | undefined
@@ -266,6 +270,7 @@ export interface SegmentTextOptions extends MergeOptions {
  * Segments a whole text into requests: sentences (see {@link createSentenceSegmenter}), the
  * first one alone, the others merged up to `targetChars`, none over `maxChars`.
  * `LightningClient.pcm()` uses it for text longer than `maxChars`.
+ * @category Text
  */
 export function segmentText(text: string, options: SegmentTextOptions = {}): string[] {
   const seg = createSentenceSegmenter({ maxChars: options.maxChars, locale: options.locale })

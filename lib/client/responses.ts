@@ -1,5 +1,5 @@
 /**
- * HTTP helpers shared by the client's routes: response ids, error bodies → {@link ApiError},
+ * What the server answered, as the client reports it: response ids, error bodies → {@link ApiError},
  * undici failures → coded errors.
  * @internal
  * @module

@@ -1,15 +1,14 @@
 /**
  * Measuring a pipeline without changing it: {@link instrument} wraps any Transform and counts
- * what goes through it and the time spent inside it; {@link TtsTimeline} records when each step
- * of a request happened, to answer "why is my first audio late?".
+ * what goes through it and the time spent inside it; {@link stageMetrics} reads the counts.
+ * (design.md called this `Meter`; see the README's "Metrics" section for why it is a function.)
  *
- * Nothing here runs unless you ask for it: an un-instrumented stage costs nothing, and the
- * timeline is a handful of `performance.now()` calls per request.
+ * Nothing here runs unless you ask for it: an un-instrumented stage costs nothing.
  * @module
  */
 import type { Transform, TransformCallback } from 'node:stream'
 
-/** What {@link instrument} counts for one stage. */
+/** What {@link instrument} counts for one stage. @category Stages */
 export interface StageMetrics {
   /** The stage's name in reports. */
   name: string
@@ -32,7 +31,16 @@ export interface StageMetrics {
   blockedNs: number
 }
 
-const kMetrics = Symbol.for('lightning-stream.metrics')
+const kRegistry = Symbol.for('lightning-stream.metrics')
+
+/**
+ * The metrics of every instrumented stage, keyed by the stage. One map per process, found through
+ * a registered symbol, so two copies of the package (ESM and CommonJS) see the same stages.
+ */
+function registry(): WeakMap<object, StageMetrics> {
+  const g = globalThis as unknown as Record<symbol, WeakMap<object, StageMetrics> | undefined>
+  return (g[kRegistry] ??= new WeakMap())
+}
 
 function sizeOf(chunk: unknown): number {
   if (chunk === null || chunk === undefined) return 0
@@ -54,10 +62,11 @@ function sizeOf(chunk: unknown): number {
  * await pipeline(client.stream(req), ...stages, sink)
  * console.table(stages.map(stageMetrics))
  * ```
+ * @category Stages
  */
 export function instrument<T extends Transform>(stage: T, name: string = stage.constructor.name): T {
   const m: StageMetrics = { name, chunksIn: 0, chunksOut: 0, bytesIn: 0, bytesOut: 0, busyNs: 0, maxChunkNs: 0, blockedNs: 0 }
-  Object.defineProperty(stage, kMetrics, { value: m })
+  registry().set(stage, m)
   const transform = stage._transform.bind(stage)
   const flush = stage._flush?.bind(stage)
   const push = stage.push.bind(stage)
@@ -102,67 +111,8 @@ export function instrument<T extends Transform>(stage: T, name: string = stage.c
   return stage
 }
 
-/** The metrics of an instrumented stage (a snapshot), or undefined if it was not instrumented. */
+/** The metrics of an instrumented stage (a snapshot), or undefined if it was not instrumented. @category Stages */
 export function stageMetrics(stage: Transform): StageMetrics | undefined {
-  const m = (stage as unknown as Record<symbol, StageMetrics | undefined>)[kMetrics]
+  const m = registry().get(stage)
   return m ? { ...m } : undefined
-}
-
-/** When each step of one TTS request happened, in ms since `start` (undefined: not reached). */
-export interface TtsTimings {
-  /** `performance.now()` when the call was made (the origin of the other fields). */
-  start: number
-  /** The request was sent (after waiting for a concurrency slot). */
-  requestSent?: number | undefined
-  /** Response headers arrived: time to first byte, as the server saw it plus the network. */
-  responseHeaders?: number | undefined
-  /** The first body byte of the SSE stream was read. */
-  firstSseByte?: number | undefined
-  /** The first frame carrying audio was decoded. */
-  firstAudioEvent?: number | undefined
-  /** The first PCM byte left the client's last stage: time to first audio. */
-  firstPcmByte?: number | undefined
-  /** The stream ended (terminator and EOF) or failed. */
-  end?: number | undefined
-}
-
-/** A per-request summary: the timeline plus audio duration and realtime factor. */
-export interface TtsMetrics extends TtsTimings {
-  /** Audio bytes delivered. */
-  audioBytes: number
-  /** Audio delivered, ms. */
-  audioMs: number
-  /** Audio duration divided by the wall time from start to end (2 = twice as fast as realtime). */
-  realtimeFactor: number | undefined
-  /** Retries made before the response. */
-  retries: number
-  /** True when the stream failed or was aborted. */
-  failed: boolean
-}
-
-/** Records a request's timeline. Used by `LightningClient.pcm()`; usable by your own stages. */
-export class TtsTimeline {
-  readonly #start = performance.now()
-  readonly #marks: Partial<Record<keyof Omit<TtsTimings, 'start'>, number>> = {}
-  /** Retries counted. */
-  retries = 0
-
-  /** Records `step` now, the first time only. */
-  mark(step: keyof Omit<TtsTimings, 'start'>): void {
-    this.#marks[step] ??= performance.now() - this.#start
-  }
-
-  /** The timeline so far, with audio totals. */
-  snapshot(audioBytes: number, audioMs: number, failed: boolean): TtsMetrics {
-    const end = this.#marks.end
-    return {
-      start: this.#start,
-      ...this.#marks,
-      audioBytes,
-      audioMs,
-      realtimeFactor: end ? audioMs / end : undefined,
-      retries: this.retries,
-      failed,
-    }
-  }
 }
