@@ -237,14 +237,20 @@ class DiscordPlayout extends Readable {
     else init.signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
 
-  /** A live view: each field reads the current count (safe to destructure and keep). */
+  /** A live view: each field reads the current count (keep the object, not copies of its fields). */
   readonly metrics: DiscordStreamMetrics = (() => {
-    const view = {} as DiscordStreamMetrics
-    const keys: (keyof DiscordStreamMetrics)[] = ['framesOut', 'audioFrames', 'silenceFrames', 'underruns', 'queuedMs', 'maxQueuedMs', 'clearedFrames', 'emptyReads']
-    for (const key of keys) {
-      Object.defineProperty(view, key, { enumerable: true, get: () => (key === 'emptyReads' ? this.#emptyReads : this.#core.metrics()[key]) })
+    const playout = this
+    const core = (): PlayoutMetrics => playout.#core.metrics()
+    return {
+      get framesOut() { return core().framesOut },
+      get audioFrames() { return core().audioFrames },
+      get silenceFrames() { return core().silenceFrames },
+      get underruns() { return core().underruns },
+      get queuedMs() { return core().queuedMs },
+      get maxQueuedMs() { return core().maxQueuedMs },
+      get clearedFrames() { return core().clearedFrames },
+      get emptyReads() { return playout.#emptyReads },
     }
-    return view
   })()
 
   clear(): number {
