@@ -40,7 +40,7 @@ t.test('the built package loads by name from CommonJS and ESM, with the emulator
   t.same(JSON.parse(cjs), { client: 'function', bytes: 8640, err: 'ERR_ABORTED' })
   const esm = execFileSync(
     process.execPath,
-    ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; import { createSseDecoder } from 'lightning-stream/core'; console.log(typeof SseParser, typeof startEmulator, typeof createSseDecoder)`],
+    ['--input-type=module', '-e', `import { SseParser } from 'lightning-stream'; import { startEmulator } from 'lightning-stream/emulator'; import { createSseParser } from 'lightning-stream/core'; console.log(typeof SseParser, typeof startEmulator, typeof createSseParser)`],
     { cwd: root, encoding: 'utf8' },
   )
   t.equal(esm.trim(), 'function function function')
