@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net'
 import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises'
 import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest } from '../client/request.js'
-import type { RequestIssue } from '../errors.js'
+import { InvalidOptionError, type RequestIssue } from '../errors.js'
 import { encodeG711 } from '../audio/g711.js'
 import { wavHeader } from '../audio/wav-header.js'
 import { renderTone } from './tone.js'
@@ -227,6 +227,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const maxConcurrent = options.maxConcurrent ?? 1
   const retryAfter = options.retryAfter === undefined ? 1 : options.retryAfter
   const engine = options.engine ?? toneEngine
+  if (typeof (engine as { render?: unknown }).render !== 'function') {
+    const hint = typeof (engine as { then?: unknown }).then === 'function' ? ' (got a Promise: write `engine: await createEspeakEngine()`)' : ''
+    throw new InvalidOptionError('engine', `must be a speech engine with a render() method${hint}`)
+  }
   const shape = options.frameShape ?? 'current'
   const rtf = options.realtimeFactor ?? Infinity
   const stats: EmulatorStats = { requests: 0, active: 0, blockedWrites: 0, connections: 0, clientAborts: 0, framesWritten: 0 }
