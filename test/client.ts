@@ -286,3 +286,12 @@ t.test('a server that drops the connection mid-stream: a coded error, never a si
   const e2 = await errorOf(() => collectBytes(c2.pcm(req)))
   t.ok(e2 instanceof StreamTruncatedError, 'a clean EOF without the terminator is a truncation')
 })
+
+t.test('startEmulator refuses an engine that is not one (a Promise not awaited) with InvalidOptionError', async (t) => {
+  const notAwaited = Promise.resolve({ name: 'x', render: () => Buffer.alloc(0) })
+  const err = await errorOf(() => startEmulator({ engine: notAwaited as unknown as EmulatorOptions['engine'] }))
+  t.equal((err as { code?: string }).code, 'ERR_INVALID_OPTION')
+  t.match(err.message, /await createEspeakEngine\(\)/, err.message)
+  const other = await errorOf(() => startEmulator({ engine: {} as unknown as EmulatorOptions['engine'] }))
+  t.equal((other as { code?: string }).code, 'ERR_INVALID_OPTION')
+})

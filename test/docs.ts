@@ -11,9 +11,15 @@ import { basename, dirname, join } from 'node:path'
 import ts from 'typescript'
 import { closed, spawnServer } from './fixtures/helpers.js'
 import { extractBlocks, type DocBlock } from './fixtures/doc-blocks.js'
+import { ffmpegForLibrary } from './fixtures/tools.js'
+
+// Blocks that make mp3 run the library's ffmpeg: give it the one the tests found, through
+// FFMPEG_PATH as a user would (a fresh machine has none on PATH).
+ffmpegForLibrary()
 
 const root = new URL('..', import.meta.url).pathname
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)]
+// docs/benchmarks-quick.md is written by `benchmarks/run.mjs --quick` (git-ignored): not a page.
+const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md') && !f.startsWith('benchmarks-quick')).sort().map((f) => `docs/${f}`)]
 const blocks: DocBlock[] = pages.flatMap((page) => extractBlocks(page, readFileSync(join(root, page), 'utf8')))
 const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.mjs')).sort()
 

@@ -135,6 +135,25 @@ t.test('onError can answer instead of the default; a throwing onError still leav
   t.equal(fallback.status, 502)
 })
 
+t.test('mp3 with no ffmpeg: a 500 with ERR_FFMPEG before any audio, not a dropped connection', async (t) => {
+  const emu = await startEmulator()
+  const client = new LightningClient({ baseUrl: emu.url, retry: false })
+  t.teardown(async () => {
+    await client.close()
+    await emu.close()
+  })
+  const { base, settled } = await serve(t, () => ({ input: req, options: { client, format: 'mp3', ffmpegPath: '/nonexistent/ffmpeg' } }))
+  const res = await fetch(`${base}/`)
+  t.equal(res.status, 500)
+  const body = (await res.json()) as { error: { code: string; message: string } }
+  t.equal(body.error.code, 'ERR_FFMPEG')
+  t.equal(body.error.message, 'This server could not encode the audio')
+  const s = await settled(0)
+  t.equal((s.error as { code?: string } | undefined)?.code, 'ERR_FFMPEG', 'sendAudio rejected with ERR_FFMPEG')
+  t.same(s.calls.map((x) => [x.info.phase, x.info.response.status, x.info.bytesSent]), [['before-audio', 500, 0]], 'onError told once, before any audio')
+  t.equal(emu.stats.active, 0, 'synthesis stopped')
+})
+
 t.test('after the first byte a failure ends the response cleanly: the audio so far decodes (wav, ogg, mp3)', async (t) => {
   // The error frame replaces chunk 25: 24 chunks of 20 ms (480 ms) of audio came before it.
   const emu = await startEmulator({ maxConcurrent: 4, faults: { errorFrameAt: 24 } })
@@ -205,7 +224,7 @@ t.test('streams wav/ogg/mp3 as it synthesises; resolves when done; a disconnect 
 })
 
 t.test('audioErrorResponse: the default mapping, table-driven', async (t) => {
-  const { ApiError, ConnectionError, InvalidOptionError, MissingApiKeyError, TimeoutError, StreamTruncatedError, AbortError } = await import('../lib/index.js')
+  const { ApiError, ConnectionError, InvalidOptionError, MissingApiKeyError, TimeoutError, StreamTruncatedError, AbortError, LightningStreamError } = await import('../lib/index.js')
   const api = (status: number, headers: Record<string, string> = {}) => new ApiError({ status, body: {}, details: [], headers, ids: { requestId: 'rid-1', sessionId: undefined, externalRequestId: undefined, externalSessionId: undefined } })
   const table: [unknown, number, string?][] = [
     [api(400), 400],
@@ -224,6 +243,8 @@ t.test('audioErrorResponse: the default mapping, table-driven', async (t) => {
     [new MissingApiKeyError(), 500],
     [new InvalidOptionError('format', 'bad'), 500],
     [new AbortError(), 503],
+    [new LightningStreamError('ffmpeg was not found', 'ERR_FFMPEG'), 500],
+    [new LightningStreamError('no Opus engine', 'ERR_OPUS_ENGINE_MISSING'), 500],
     [new TypeError('boom'), 500],
   ]
   for (const [err, status, retryAfter] of table) {

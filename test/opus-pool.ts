@@ -97,16 +97,19 @@ t.test('bounded: frames in flight per worker never exceed maxQueuedFrames; the r
 t.test('a worker crash fails only its streams with ERR_OPUS_WORKER; the pool replaces it', async (t) => {
   const pool = poolA
   const replacedBefore = pool.stats.replaced
-  // Two streams, one per worker, fed slowly enough that both are open when worker 0 dies.
+  // Two streams, one per worker. Each sends its first chunk and then waits at a gate, so both are
+  // open (and have produced a packet) when worker 0 dies, however slow the host: no race with the end.
   const feed = (hz: number) => {
     const chunks = splitEvery(tone(hz, 0.6), 3840 * 3)
     let i = 0
-    let first: () => void
+    let first!: () => void
+    let release!: () => void
     const started = new Promise<void>((r) => (first = r))
+    const gate = new Promise<void>((r) => (release = r))
     const source = new Readable({
       read() {
-        if (i === 1) first()
-        if (i < chunks.length) setImmediate(() => this.push(chunks[i++]))
+        if (i === 0) this.push(chunks[i++])
+        else if (i < chunks.length) void gate.then(() => setImmediate(() => this.push(chunks[i++])))
         else this.push(null)
       },
     })
@@ -118,18 +121,23 @@ t.test('a worker crash fails only its streams with ERR_OPUS_WORKER; the pool rep
       new Writable({
         objectMode: true,
         write(p: Buffer, _e, cb) {
-          out.push(p)
+          if (out.push(p) === 1) first()
           cb()
         },
       }),
     )
-    return { started, done, out }
+    return { started, release, done, out }
   }
+  t.equal(pool.workerCount, 0, 'no worker left from the earlier streams (idleTimeoutMs: 0)')
+  // One after the other: the first stream starts worker 0; the second finds it busy and starts worker 1.
   const a = feed(440)
+  await a.started
   const b = feed(660)
-  await Promise.all([a.started, b.started])
+  await b.started
   t.equal(pool.workerCount, 2)
   pool.crashWorker(0)
+  a.release()
+  b.release()
   const errA = await errorOf(() => a.done)
   t.equal(errA.code, 'ERR_OPUS_WORKER', `the stream on the crashed worker failed: ${errA.message}`)
   await b.done

@@ -90,11 +90,16 @@ t.test('LiveKit (real @livekit/rtc-node AudioSource) under contention: every sam
     return capture(frame)
   }
   const ac = new AbortController()
-  const long = client.pcm({ text: 'Barge in on this long sentence, please. '.repeat(4), voice_id: 'emily' }, { signal: ac.signal })
+  const long = client.pcm({ text: 'Barge in on this long sentence, please. '.repeat(12), voice_id: 'emily' }, { signal: ac.signal })
   const sink2 = new LiveKitAudioSink({ source: src2, format: long.format })
   let atAbort = -1
   const run = pipeline(long, sink2).catch((e: { code?: string }) => e.code)
-  await until('50 frames captured and 100 ms queued in the LiveKit source', () => captures >= 50 && src2.queuedDuration >= 100)
+  // If the pipeline ends first (it should not: ~25 s of audio against a 1 s queue), say how, rather than time out.
+  const ended = run.then((code) => {
+    if (ac.signal.aborted) return
+    throw new Error(`the pipeline ended (${String(code)}) before barge-in: ${captures} captures, ${src2.queuedDuration} ms queued`)
+  })
+  await Promise.race([until('50 frames captured and 100 ms queued in the LiveKit source', () => captures >= 50 && src2.queuedDuration >= 100, { timeoutMs: 60_000 }), ended])
   t.ok(src2.queuedDuration > 0, `queued before barge-in: ${src2.queuedDuration} ms`)
   atAbort = captures
   ac.abort()

@@ -15,6 +15,7 @@ import { FailureCounter, type EmulatorFaults } from './faults.js'
 import { failRequest, sendJson } from './replies.js'
 import { KeyUnits, serveSynthesis, type SpeechEngine, type SynthesisContext } from './synthesis.js'
 import { toneEngine } from './tone.js'
+import { InvalidOptionError } from '../errors.js'
 import { EMULATOR_VOICES } from './voices.js'
 import { attachWsRoute, type WsEmulatorOptions } from './ws-route.js'
 
@@ -137,11 +138,16 @@ function route(ctx: SynthesisContext, keys: Set<string> | undefined, req: Incomi
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const keys = options.apiKey === undefined ? undefined : new Set([options.apiKey].flat())
+  const engine = options.engine ?? toneEngine
+  if (typeof (engine as { render?: unknown }).render !== 'function') {
+    const hint = typeof (engine as { then?: unknown }).then === 'function' ? ' (got a Promise: write `engine: await createEspeakEngine()`)' : ''
+    throw new InvalidOptionError('engine', `must be a speech engine with a render() method${hint}`)
+  }
   const stats: EmulatorStats = { requests: 0, active: 0, blockedWrites: 0, connections: 0, clientAborts: 0, framesWritten: 0 }
   const maxConcurrent = options.maxConcurrent ?? 1
   const ctx: SynthesisContext = {
     options,
-    engine: options.engine ?? toneEngine,
+    engine,
     maxConcurrent,
     retryAfter: options.retryAfter === undefined ? 1 : options.retryAfter,
     units: new KeyUnits(maxConcurrent, stats),

@@ -6,8 +6,8 @@
  * @module
  */
 import type { ServerResponse } from 'node:http'
-import { pipeline } from 'node:stream/promises'
-import type { Duplex } from 'node:stream'
+import { finished, pipeline } from 'node:stream/promises'
+import { Transform, type Duplex } from 'node:stream'
 import { AbortError, ApiError, ConnectionError, InvalidOptionError, InvalidRequestError, LightningStreamError, MissingApiKeyError, TimeoutError } from '../errors.js'
 import type { PcmFormat } from '../audio/format.js'
 import { convertPcm } from '../audio/convert.js'
@@ -56,6 +56,11 @@ export interface SendAudioOptions {
   format?: HttpAudioFormat | undefined
   /** Opus or mp3 bitrate, bit/s. */
   bitrate?: number | undefined
+  /**
+   * The ffmpeg binary for `mp3`. Without one, the answer is a 500 with `ERR_FFMPEG` before any audio.
+   * @defaultValue `process.env.FFMPEG_PATH`, else `'ffmpeg'` on PATH
+   */
+  ffmpegPath?: string | undefined
   /**
    * Called for every synthesis or encoding failure (not for an HTTP client that disconnects).
    * Before the first byte it may return the answer to send instead of the default
@@ -118,13 +123,14 @@ export function audioErrorResponse(error: unknown, requestId?: string | undefine
   if (error instanceof ConnectionError) return answer(502, 'The speech service could not be reached')
   if (error instanceof MissingApiKeyError || error instanceof InvalidOptionError) return answer(500, 'Speech is not configured correctly on this server')
   if (error instanceof AbortError) return answer(503, 'Synthesis was aborted')
+  if (code === 'ERR_FFMPEG' || code === 'ERR_OPUS_ENGINE_MISSING' || code === 'ERR_OPUS_WORKER') return answer(500, 'This server could not encode the audio')
   if (error instanceof LightningStreamError) return answer(502, 'The speech service sent a broken stream')
   return answer(500, 'Internal error')
 }
 
-function encoders(format: HttpAudioFormat, pcm: PcmFormat, bitrate: number | undefined): Duplex[] {
+function encoders(format: HttpAudioFormat, pcm: PcmFormat, bitrate: number | undefined, ffmpegPath: string | undefined): Duplex[] {
   if (format === 'wav') return [new WavEncoder({ format: pcm })]
-  if (format === 'mp3') return [new FfmpegTranscoder({ input: pcm, output: 'mp3', bitrate })]
+  if (format === 'mp3') return [new FfmpegTranscoder({ input: pcm, output: 'mp3', bitrate, ffmpegPath })]
   const target: PcmFormat = { sampleRate: 48000, channels: pcm.channels, encoding: 's16le' }
   const opus = new OpusEncoder({ format: target, bitrate, emitEnd: true })
   return [...convertPcm(pcm, target), opus, new OggOpusMuxer({ head: opus.head })]
@@ -196,7 +202,7 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | (() =>
     pcm = typeof input === 'function' ? input() : input
     assertPcmInput(pcm, 'sendAudio')
     if (!(format in CONTENT_TYPES)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
-    stages = encoders(format, pcm.format, options.bitrate)
+    stages = encoders(format, pcm.format, options.bitrate, options.ffmpegPath)
   } catch (err) {
     if (typeof (pcm as { destroy?: unknown } | undefined)?.destroy === 'function') pcm!.destroy()
     writeError(res, report(err as Error, 'before-audio'))
@@ -219,21 +225,45 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | (() =>
       writeError(res, report(first, 'before-audio'))
       throw first
     }
-    if (!res.headersSent) {
+    const writeHead = (): void => {
+      if (res.headersSent) return
       res.statusCode = 200
       res.setHeader('content-type', CONTENT_TYPES[format])
       res.setHeader('cache-control', 'no-store')
       if (requestId) res.setHeader('x-request-id', requestId)
     }
-    const last = stages[stages.length - 1] ?? gate
-    const sent = pipeline([gate, ...stages, res])
-    last.on('data', (c: Buffer) => (bytesSent += c.length))
+    // The headers go out with the first encoded byte, so an encoder that fails before it (ffmpeg
+    // missing, say) is still answered with a status. `res` is piped, not in the pipeline, so a
+    // failure does not destroy it before it was answered.
+    const head = new Transform({
+      transform(chunk: Buffer, _enc, callback) {
+        writeHead()
+        bytesSent += chunk.length
+        callback(null, chunk)
+      },
+      flush(callback) {
+        writeHead()
+        callback()
+      },
+    })
+    head.pipe(res)
     try {
-      await sent
+      await pipeline([gate, ...stages, head])
     } catch (err) {
+      head.unpipe(res)
       if (ac.signal.aborted || res.destroyed) throw new AbortError('The HTTP client disconnected', { cause: err })
+      if (!res.headersSent) {
+        writeError(res, report(err as Error, 'before-audio'))
+        throw err
+      }
       report(err as Error, 'after-audio')
+      res.destroy(err as Error)
       throw err
+    }
+    try {
+      await finished(res)
+    } catch (err) {
+      throw new AbortError('The HTTP client disconnected', { cause: err })
     }
     const failure = gate.failure
     if (failure) {
