@@ -23,10 +23,6 @@ export const KINDS = ['wav', 'ogg', 'opus', 'mp3', 'flac', 'pcm'] as const
 /** An output format of `say`. */
 export type Kind = (typeof KINDS)[number]
 
-/** Rates Opus encodes. */
-export const OPUS_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000]
-
-
 const isOpus = (k: Kind) => k === 'ogg' || k === 'opus'
 
 /** Where the audio goes. */

@@ -27,6 +27,7 @@ import { HalfbandUpsampler } from '../audio/halfband-upsampler.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
 import type { OpusEncoderPool } from '../codecs/opus-pool.js'
 import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
+import { OPUS_SAMPLE_RATES } from '../codecs/opus-packet.js'
 import { createOggPageSplitter, OGG_EOS, oggPageFlags, oggPageGranule, oggPageOf, oggPagePackets, oggPageSerial, restampOggPage, type OggPageSplitter } from '../codecs/ogg-pages.js'
 import type { PcmReadable } from '../client/pcm-stream.js'
 import { assertPcmInput } from './pcm-input.js'
@@ -560,7 +561,7 @@ function toFormat(from: PcmFormat, to: PcmFormat): Transform[] {
 
 /** The `nativeRate` encoding format for `input`: its channels (≤ 2), its rate when Opus takes it, else 48 kHz. */
 function nativeOpusFormat(input: PcmFormat): PcmFormat {
-  const rate = [8000, 12000, 16000, 24000, 48000].includes(input.sampleRate) ? input.sampleRate : 48000
+  const rate = OPUS_SAMPLE_RATES.includes(input.sampleRate) ? input.sampleRate : 48000
   return { sampleRate: rate, channels: Math.min(2, input.channels), encoding: 's16le' }
 }
 
