@@ -55,6 +55,7 @@ export {
 } from './codecs/opus-engines.js'
 export { OggOpusMuxer, type OggOpusMuxerOptions } from './codecs/ogg-opus-muxer.js'
 export { createOggOpusChain, type OggOpusChainOptions } from './codecs/ogg-opus-chain.js'
+export { createOutputChain, OUTPUT_KINDS, type OutputKind, type OutputChain, type OutputChainOptions, type OutputEncoder } from './codecs/output-chain.js'
 export { OPUS_SAMPLE_RATES, type OpusHead } from './codecs/opus-packet.js'
 export { FfmpegTranscoder, FfmpegError, type FfmpegTranscoderOptions, type FfmpegExit } from './codecs/ffmpeg-transcoder.js'
 export type { FfmpegOutput, FfmpegContainerInput } from './codecs/ffmpeg-args.js'
