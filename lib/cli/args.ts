@@ -6,6 +6,7 @@
  */
 import type { parseArgs } from 'node:util'
 import { VERSION } from '../version.js'
+import { OPUS_SAMPLE_RATES_TEXT } from '../codecs/opus-packet.js'
 
 /** A usage problem: the CLI prints it with a hint and exits 2. */
 export class UsageError extends Error {}
@@ -38,7 +39,7 @@ say options:
       --session-id ID    echoed back as X-External-Session-Id
       --request-id ID    echoed back as X-External-Request-Id
       --rate HZ          output sample rate, 8000 to 192000 (converted locally; Opus:
-                         8000, 12000, 16000, 24000 or 48000)
+                         ${OPUS_SAMPLE_RATES_TEXT})
       --channels N       output channels, 1 or 2
       --bitrate BPS      ogg/opus (6000-510000, default 64000) or mp3 (8000-320000, default 128000)
       --stats            print the request timeline and audio figures at the end

@@ -11,21 +11,14 @@ import { dirname, extname } from 'node:path'
 import type { Duplex, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { PcmFormat } from '../audio/format.js'
-import { WavEncoder } from '../audio/wav-encoder.js'
-import { OpusEncoder } from '../codecs/opus-encoder.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
-import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
+import { createOutputChain, type OutputKind } from '../codecs/output-chain.js'
 import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-output.js'
 import { UsageError } from './args.js'
 
-/** Output formats of `say`. `ogg` and `opus` are the same bytes (Ogg Opus). */
-export const KINDS = ['wav', 'ogg', 'opus', 'mp3', 'flac', 'pcm'] as const
+/** Output formats of `say` (output chains of {@link createOutputChain}). `ogg` and `opus` are the same bytes (Ogg Opus). */
+export const KINDS = ['wav', 'ogg', 'opus', 'mp3', 'flac', 'pcm'] as const satisfies readonly OutputKind[]
 /** An output format of `say`. */
 export type Kind = (typeof KINDS)[number]
-
-/** Rates Opus encodes. */
-export const OPUS_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000]
-
 
 const isOpus = (k: Kind) => k === 'ogg' || k === 'opus'
 
@@ -119,31 +112,14 @@ export function describeOutput(kind: Kind, format: PcmFormat, bitrate: number | 
 }
 
 /**
- * The encoding stages for `kind`. `file`: the path ffmpeg writes itself (mp3, flac), so it can
- * seek back and finalize the header. An Ogg without an Opus engine is encoded by ffmpeg.
+ * The encoding stages for `kind` ({@link createOutputChain}). `file`: the path ffmpeg writes itself
+ * (mp3, flac), so it can seek back and finalize the header. An Ogg without an Opus engine is
+ * encoded by ffmpeg (`ffmpegFallback`), and the log says so.
  */
 function encoders(kind: Kind, format: PcmFormat, bitrate: number | undefined, file: string | undefined, log: (s: string) => void): Duplex[] {
-  switch (kind) {
-    case 'wav':
-      return [new WavEncoder({ format })]
-    case 'pcm':
-      return []
-    case 'mp3':
-    case 'flac':
-      return [new FfmpegTranscoder({ input: format, output: kind, bitrate, outputPath: file })]
-    case 'ogg':
-    case 'opus': {
-      let opus: OpusEncoder
-      try {
-        opus = new OpusEncoder({ format, bitrate, emitEnd: true })
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ERR_OPUS_ENGINE_MISSING') throw err
-        log('lightning-stream: no Opus engine installed (npm install @evan/opus or opusscript): encoding with ffmpeg')
-        return [new FfmpegTranscoder({ input: format, output: 'ogg-opus', bitrate })]
-      }
-      return [opus, new OggOpusMuxer({ head: opus.head })]
-    }
-  }
+  const chain = createOutputChain(kind, format, { bitrate, outputPath: file, ffmpegFallback: true })
+  if (isOpus(kind) && chain.encoder === 'ffmpeg') log('lightning-stream: no Opus engine installed (npm install @evan/opus or opusscript): encoding with ffmpeg')
+  return chain.stages
 }
 
 /** What {@link writeOutput} reports. */

@@ -12,10 +12,11 @@ import { convertPcm } from '../audio/convert.js'
 import type { TtsMetrics } from '../metrics/timeline.js'
 import type { AudioDelivered } from '../errors.js'
 import { discardFileSync } from '../file-output.js'
+import { OPUS_SAMPLE_RATES } from '../codecs/opus-packet.js'
 import { intIn, num, UsageError, type Values } from './args.js'
 import { connect } from './connect.js'
 import { EXIT, exitCodeOf } from './exit-codes.js'
-import { bitrateOf, checkBitrate, describeOutput, OPUS_RATES, resolveOutput, writeOutput, type Destination, type Kind } from './output.js'
+import { bitrateOf, checkBitrate, describeOutput, resolveOutput, writeOutput, type Destination, type Kind } from './output.js'
 import { findPlayer, NO_PLAYER_HELP, startPlayer, type Player } from './player.js'
 import { openSpeech } from './say-stream.js'
 
@@ -62,7 +63,7 @@ export async function say(values: Values, positionals: string[], log: (s: string
   const bitrate = num('bitrate', values.bitrate)
   checkBitrate(kind, bitrate)
   const opus = kind === 'ogg' || kind === 'opus'
-  if (opus && rate !== undefined && !OPUS_RATES.includes(rate)) throw new UsageError(`--rate for Opus must be one of ${OPUS_RATES.join(', ')} (got ${rate})`)
+  if (opus && rate !== undefined && !OPUS_SAMPLE_RATES.includes(rate)) throw new UsageError(`--rate for Opus must be one of ${OPUS_SAMPLE_RATES.join(', ')} (got ${rate})`)
   if (values['keep-partial'] && resolved?.destination.type !== 'file') throw new UsageError('--keep-partial applies to a file (-o FILE)')
   let text = positionals.join(' ')
   if (text === '-') text = ''
@@ -115,7 +116,7 @@ export async function say(values: Values, positionals: string[], log: (s: string
   try {
     const speech = openSpeech(client, request, values, text.trim(), abort.signal) // --stream, --words (say-stream.ts)
     const pcm = speech?.pcm ?? client.pcm(request, { signal: abort.signal })
-    const targetRate = rate ?? (opus && !OPUS_RATES.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
+    const targetRate = rate ?? (opus && !OPUS_SAMPLE_RATES.includes(pcm.format.sampleRate) ? 48000 : pcm.format.sampleRate)
     const target: PcmFormat = { sampleRate: targetRate, channels: channels ?? pcm.format.channels, encoding: 's16le' }
     if (!values.quiet && process.stderr.isTTY) {
       progress = setInterval(() => {

@@ -1,7 +1,7 @@
 /**
  * What ffmpeg is asked to do, as data: the argument array of a transcode (no shell: an array goes
- * to `spawn`), and the media type and file extension of every output format, the one table the
- * CLI, the HTTP sink and the transcoder read. Pure: no process, no stream.
+ * to `spawn`), and the media type and file extension of every output format: the one table, read
+ * through `createOutputChain` by the CLI and the HTTP sink. Pure: no process, no stream.
  * @module
  */
 import { InvalidOptionError } from '../errors.js'
@@ -20,8 +20,8 @@ export interface AudioMediaType {
 
 /**
  * The media type and file extension of each output format: the one copy, for HTTP responses
- * (`Content-Type`), file names and the CLI. Ogg Opus is `audio/ogg` (RFC 7845 §9); its files
- * also go by `.opus`.
+ * (`Content-Type`), file names and the CLI, which read it through `createOutputChain`. Ogg Opus
+ * is `audio/ogg` (RFC 7845 §9); its files also go by `.opus`.
  */
 export const AUDIO_MEDIA_TYPES: Readonly<Record<FfmpegOutput, AudioMediaType>> = {
   mp3: { mimeType: 'audio/mpeg', extension: 'mp3' },

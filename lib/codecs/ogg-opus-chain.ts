@@ -1,9 +1,15 @@
 import type { PcmFormat } from '../audio/format.js'
+import type { StageStreamOptions } from '../stage.js'
 import { OggOpusMuxer, type OggOpusMuxerOptions } from './ogg-opus-muxer.js'
 import { OpusEncoder, type OpusEncoderOptions } from './opus-encoder.js'
 
 /** Options of {@link createOggOpusChain}: the encoder's, plus the muxer's page and stream settings. */
-export interface OggOpusChainOptions extends Omit<OpusEncoderOptions, 'format' | 'emitEnd' | 'streamOptions'>, Pick<OggOpusMuxerOptions, 'maxPageMs' | 'serial'> {}
+export interface OggOpusChainOptions extends Omit<OpusEncoderOptions, 'format' | 'emitEnd' | 'streamOptions'>, Pick<OggOpusMuxerOptions, 'maxPageMs' | 'serial'> {
+  /** The encoder's Transform options (its `streamOptions`), e.g. a small `readableHighWaterMark` of packets. */
+  encoderStreamOptions?: StageStreamOptions | undefined
+  /** The muxer's Transform options (its `streamOptions`). */
+  muxerStreamOptions?: StageStreamOptions | undefined
+}
 
 /**
  * The two stages that turn PCM into an Ogg Opus byte stream: an {@link OpusEncoder} with
@@ -22,7 +28,7 @@ export interface OggOpusChainOptions extends Omit<OpusEncoderOptions, 'format' |
  * ```
  */
 export function createOggOpusChain(format: PcmFormat, options: OggOpusChainOptions = {}): [OpusEncoder, OggOpusMuxer] {
-  const { maxPageMs, serial, ...encoderOptions } = options
-  const encoder = new OpusEncoder({ ...encoderOptions, format, emitEnd: true })
-  return [encoder, new OggOpusMuxer({ head: encoder.head, maxPageMs, serial })]
+  const { maxPageMs, serial, encoderStreamOptions, muxerStreamOptions, ...encoderOptions } = options
+  const encoder = new OpusEncoder({ ...encoderOptions, format, emitEnd: true, streamOptions: encoderStreamOptions })
+  return [encoder, new OggOpusMuxer({ head: encoder.head, maxPageMs, serial, streamOptions: muxerStreamOptions })]
 }

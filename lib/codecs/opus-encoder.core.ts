@@ -16,7 +16,7 @@ import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import { assertPcmFormat, bytesPerSampleFrame, type PcmFormat } from '../audio/format.js'
 import { createPcmFramer } from '../audio/pcm-framer.core.js'
 import type { OpusApplication } from './opus-engines.js'
-import { OPUS_FRAME_MS, OPUS_GRANULE_RATE, OPUS_SAMPLE_RATES, opusPreSkip, type OpusHead, type OpusStreamEnd } from './opus-packet.js'
+import { OPUS_FRAME_MS, OPUS_GRANULE_RATE, OPUS_SAMPLE_RATES, OPUS_SAMPLE_RATES_TEXT, opusPreSkip, type OpusHead, type OpusStreamEnd } from './opus-packet.js'
 
 /** Options of {@link createOpusEncoder}. */
 export interface OpusEncoderCoreOptions {
@@ -61,7 +61,7 @@ export interface OpusEncoderCore {
 export function checkOpusInput(format: PcmFormat, frameMs: number): void {
   assertPcmFormat(format, 'OpusEncoder format')
   if (format.encoding !== 's16le') throw new AudioFormatError(`OpusEncoder takes s16le PCM (got ${format.encoding})`)
-  if (!OPUS_SAMPLE_RATES.includes(format.sampleRate)) throw new AudioFormatError(`Opus encodes 8000, 12000, 16000, 24000 or 48000 Hz (got ${format.sampleRate}); add a Resampler`)
+  if (!OPUS_SAMPLE_RATES.includes(format.sampleRate)) throw new AudioFormatError(`Opus encodes ${OPUS_SAMPLE_RATES_TEXT} Hz (got ${format.sampleRate}); add a Resampler`)
   if (format.channels !== 1 && format.channels !== 2) throw new AudioFormatError(`OpusEncoder takes 1 or 2 channels (got ${format.channels})`)
   if (!OPUS_FRAME_MS.includes(frameMs)) throw new InvalidOptionError('frameMs', `Opus frames are 2.5, 5, 10, 20, 40 or 60 ms (got ${frameMs})`)
 }

@@ -8,8 +8,15 @@
 import { AudioFormatError, InvalidOptionError } from '../errors.js'
 import type { OpusApplication } from './opus-engines.js'
 
-/** Sample rates Opus encodes, Hz (RFC 6716 §2). */
-export const OPUS_SAMPLE_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000]
+/**
+ * Sample rates Opus encodes, Hz (RFC 6716 §2): 8000, 12000, 16000, 24000 and 48000. The one copy
+ * of the list: the encoder, the output chain, Discord's `nativeRate` and the CLI's `--rate` check
+ * read it. @category Formats
+ */
+export const OPUS_SAMPLE_RATES: readonly number[] = Object.freeze([8000, 12000, 16000, 24000, 48000])
+
+/** {@link OPUS_SAMPLE_RATES} as prose, for messages and help: `8000, 12000, 16000, 24000 or 48000`. */
+export const OPUS_SAMPLE_RATES_TEXT = `${OPUS_SAMPLE_RATES.slice(0, -1).join(', ')} or ${OPUS_SAMPLE_RATES.at(-1)}`
 
 /** Frame lengths Opus encodes, ms (RFC 6716 §2.1.4). */
 export const OPUS_FRAME_MS: readonly number[] = [2.5, 5, 10, 20, 40, 60]

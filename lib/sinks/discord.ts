@@ -26,7 +26,8 @@ import { createPcmFramer as createFramer, type PcmFramerCore as FramerCore } fro
 import { HalfbandUpsampler } from '../audio/halfband-upsampler.js'
 import { OpusEncoder } from '../codecs/opus-encoder.js'
 import type { OpusEncoderPool } from '../codecs/opus-pool.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
+import { createOutputChain } from '../codecs/output-chain.js'
+import { OPUS_SAMPLE_RATES } from '../codecs/opus-packet.js'
 import { createOggPageSplitter, OGG_EOS, oggPageFlags, oggPageGranule, oggPageOf, oggPagePackets, oggPageSerial, restampOggPage, type OggPageSplitter } from '../codecs/ogg-pages.js'
 import type { PcmReadable } from '../client/pcm-stream.js'
 import { assertPcmInput } from './pcm-input.js'
@@ -560,7 +561,7 @@ function toFormat(from: PcmFormat, to: PcmFormat): Transform[] {
 
 /** The `nativeRate` encoding format for `input`: its channels (≤ 2), its rate when Opus takes it, else 48 kHz. */
 function nativeOpusFormat(input: PcmFormat): PcmFormat {
-  const rate = [8000, 12000, 16000, 24000, 48000].includes(input.sampleRate) ? input.sampleRate : 48000
+  const rate = OPUS_SAMPLE_RATES.includes(input.sampleRate) ? input.sampleRate : 48000
   return { sampleRate: rate, channels: Math.min(2, input.channels), encoding: 's16le' }
 }
 
@@ -603,16 +604,20 @@ export function createDiscordStream(pcm: PcmReadable, options: DiscordStreamOpti
   // Live playback (opus, raw) takes the cheap IIR half-band upsampler for 24 → 48 kHz; 'ogg' keeps
   // the linear-phase Resampler, so the Ogg stream decodes sample-aligned with its input (lag 0).
   const stages: Duplex[] = [...(mode === 'ogg' ? convertPcm(pcm.format, format) : toFormat(pcm.format, format))]
-  if (mode !== 'raw') {
-    // Small readable buffers between the encoders and the playout buffer: a 16 KiB default would
-    // hold seconds of compressed audio there, beyond maxBufferMs, before backpressure reached the socket.
-    // In 'ogg' mode the true length follows the last packet as a value (emitEnd), for the end granule.
-    const opus = new OpusEncoder({ format, frameMs: FRAME_MS, bitrate: options.bitrate, pool: options.pool, emitEnd: mode === 'ogg', streamOptions: { readableHighWaterMark: 4 } })
-    stages.push(opus)
-    // One packet per page, so one page is one player read.
-    if (mode === 'ogg') {
-      stages.push(new OggOpusMuxer({ head: { ...opus.head, channels: 2, inputSampleRate: 48000 }, maxPageMs: FRAME_MS, streamOptions: { readableHighWaterMark: 1024 } }))
-    }
+  // Small readable buffers between the encoders and the playout buffer: a 16 KiB default would
+  // hold seconds of compressed audio there, beyond maxBufferMs, before backpressure reached the socket.
+  const encoderStreamOptions = { readableHighWaterMark: 4 }
+  if (mode === 'opus') {
+    stages.push(new OpusEncoder({ format, frameMs: FRAME_MS, bitrate: options.bitrate, pool: options.pool, streamOptions: encoderStreamOptions }))
+  } else if (mode === 'ogg') {
+    // The output chain's Ogg Opus (48 kHz stereo in, so no conversion of its own): the true length
+    // follows the last packet as a value, for the end granule. One packet per page, so one page is one player read.
+    const ogg = createOutputChain('ogg', format, {
+      bitrate: options.bitrate,
+      pool: options.pool,
+      opus: { frameMs: FRAME_MS, maxPageMs: FRAME_MS, encoderStreamOptions, muxerStreamOptions: { readableHighWaterMark: 1024 } },
+    })
+    stages.push(...ogg.stages)
   }
   const playout = new DiscordPlayout(pcm, stages, {
     mode,

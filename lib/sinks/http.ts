@@ -9,12 +9,7 @@ import type { ServerResponse } from 'node:http'
 import { finished, pipeline } from 'node:stream/promises'
 import { Transform, type Duplex } from 'node:stream'
 import { AbortError, ApiError, ConnectionError, InvalidOptionError, InvalidRequestError, LightningStreamError, MissingApiKeyError, TimeoutError } from '../errors.js'
-import type { PcmFormat } from '../audio/format.js'
-import { convertPcm } from '../audio/convert.js'
-import { WavEncoder } from '../audio/wav-encoder.js'
-import { OpusEncoder } from '../codecs/opus-encoder.js'
-import { OggOpusMuxer } from '../codecs/ogg-opus-muxer.js'
-import { FfmpegTranscoder } from '../codecs/ffmpeg-transcoder.js'
+import { createOutputChain } from '../codecs/output-chain.js'
 import { retryAfterMs } from '../client/retry.js'
 import type { PcmReadable } from '../client/pcm-stream.js'
 import type { TtsResponseInfo } from '../client/tts-source.js'
@@ -70,7 +65,7 @@ export interface SendAudioOptions {
   onError?: ((error: Error, info: SendAudioErrorInfo) => HttpErrorResponse | undefined | void) | undefined
 }
 
-const CONTENT_TYPES: Record<HttpAudioFormat, string> = { wav: 'audio/wav', ogg: 'audio/ogg', mp3: 'audio/mpeg' }
+const HTTP_FORMATS: readonly string[] = ['wav', 'ogg', 'mp3'] satisfies HttpAudioFormat[]
 
 /** The JSON body of an error answer: `{ error: { code, message, requestId } }`. @category Sinks */
 export interface HttpErrorBody {
@@ -126,14 +121,6 @@ export function audioErrorResponse(error: unknown, requestId?: string | undefine
   if (code === 'ERR_FFMPEG' || code === 'ERR_OPUS_ENGINE_MISSING' || code === 'ERR_OPUS_WORKER') return answer(500, 'This server could not encode the audio')
   if (error instanceof LightningStreamError) return answer(502, 'The speech service sent a broken stream')
   return answer(500, 'Internal error')
-}
-
-function encoders(format: HttpAudioFormat, pcm: PcmFormat, bitrate: number | undefined, ffmpegPath: string | undefined): Duplex[] {
-  if (format === 'wav') return [new WavEncoder({ format: pcm })]
-  if (format === 'mp3') return [new FfmpegTranscoder({ input: pcm, output: 'mp3', bitrate, ffmpegPath })]
-  const target: PcmFormat = { sampleRate: 48000, channels: pcm.channels, encoding: 's16le' }
-  const opus = new OpusEncoder({ format: target, bitrate, emitEnd: true })
-  return [...convertPcm(pcm, target), opus, new OggOpusMuxer({ head: opus.head })]
 }
 
 function writeError(res: ServerResponse, answer: HttpErrorResponse): void {
@@ -198,11 +185,15 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | (() =>
   const format = options.format ?? 'ogg'
   let pcm: PcmReadable | undefined
   let stages: Duplex[]
+  let mimeType: string
   try {
     pcm = typeof input === 'function' ? input() : input
     assertPcmInput(pcm, 'sendAudio')
-    if (!(format in CONTENT_TYPES)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
-    stages = encoders(format, pcm.format, options.bitrate, options.ffmpegPath)
+    if (!HTTP_FORMATS.includes(format)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
+    // Ogg is encoded from 48 kHz (the input resampled when it is not), as it always was here.
+    const chain = createOutputChain(format, pcm.format, { bitrate: options.bitrate, ffmpegPath: options.ffmpegPath, sampleRate: format === 'ogg' ? 48000 : undefined })
+    stages = chain.stages
+    mimeType = chain.mimeType
   } catch (err) {
     if (typeof (pcm as { destroy?: unknown } | undefined)?.destroy === 'function') pcm!.destroy()
     writeError(res, report(err as Error, 'before-audio'))
@@ -228,7 +219,7 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | (() =>
     const writeHead = (): void => {
       if (res.headersSent) return
       res.statusCode = 200
-      res.setHeader('content-type', CONTENT_TYPES[format])
+      res.setHeader('content-type', mimeType)
       res.setHeader('cache-control', 'no-store')
       if (requestId) res.setHeader('x-request-id', requestId)
     }
