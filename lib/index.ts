@@ -83,7 +83,7 @@ export {
   AbortError,
   ProtocolError,
   SseParseError,
-  FrameError,
+  ChunkError,
   ServerStreamError,
   StreamTruncatedError,
   AudioFormatError,
