@@ -32,9 +32,9 @@ export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_PROTOCOL',
   'ERR_SSE_PARSE',
-  'ERR_FRAME_INVALID_JSON',
-  'ERR_FRAME_INVALID_BASE64',
-  'ERR_FRAME_INVALID',
+  'ERR_CHUNK_INVALID_JSON',
+  'ERR_CHUNK_INVALID_BASE64',
+  'ERR_CHUNK_INVALID',
   'ERR_SERVER_ERROR_FRAME',
   'ERR_STREAM_TRUNCATED',
   'ERR_AUDIO_FORMAT',
@@ -50,8 +50,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /** How much audio had been handed downstream when an error happened. @category Errors */
 export interface AudioDelivered {
-  /** Audio-bearing SSE frames decoded. */
-  frames: number
+  /** Audio-bearing chunk messages (SSE events) decoded. */
+  chunks: number
   /** Audio bytes emitted by the decoder. */
   bytes: number
   /** Milliseconds of audio those bytes hold, when the format is known. */
@@ -304,51 +304,55 @@ export class SseParseError extends LightningStreamError {
 }
 
 /**
- * Why a frame was rejected.
+ * Why a chunk message was rejected.
  * @inline
  */
-export type FrameErrorCode = 'ERR_FRAME_INVALID_JSON' | 'ERR_FRAME_INVALID_BASE64' | 'ERR_FRAME_INVALID'
+export type ChunkErrorCode = 'ERR_CHUNK_INVALID_JSON' | 'ERR_CHUNK_INVALID_BASE64' | 'ERR_CHUNK_INVALID'
 
-/** An SSE frame's content is not a valid Lightning frame (bad JSON, bad base64, wrong shape). @category Errors */
-export class FrameError extends LightningStreamError {
-  /** 0-based index of the offending SSE event. */
-  readonly frameIndex: number
-  declare readonly code: FrameErrorCode
-  constructor(code: FrameErrorCode, frameIndex: number, message: string, options: LightningStreamErrorOptions = {}) {
-    super(`Frame ${frameIndex}: ${message}`, code, options)
-    this.frameIndex = frameIndex
+/**
+ * A chunk message (an SSE event, or a WebSocket message with `transport: 'websocket'`) is not a
+ * valid Lightning message: bad JSON, bad base64, wrong shape.
+ * @category Errors
+ */
+export class ChunkError extends LightningStreamError {
+  /** 0-based index of the offending chunk message (SSE event or WebSocket message). */
+  readonly chunkIndex: number
+  declare readonly code: ChunkErrorCode
+  constructor(code: ChunkErrorCode, chunkIndex: number, message: string, options: LightningStreamErrorOptions = {}) {
+    super(`Chunk ${chunkIndex}: ${message}`, code, options)
+    this.chunkIndex = chunkIndex
   }
 }
 
-/** The server sent an error frame in the middle of the SSE stream. @category Errors */
+/** The server sent an error message in the middle of the stream (an SSE event or a WebSocket message). @category Errors */
 export class ServerStreamError extends LightningStreamError {
-  /** 0-based index of the error frame among the SSE events. */
-  readonly frameIndex: number
-  /** The frame's `status` field, as sent. */
+  /** 0-based index of the error message among the chunk messages (SSE events or WebSocket messages). */
+  readonly chunkIndex: number
+  /** The error message's `status` field, as sent. */
   readonly serverStatus: string | number | undefined
   /** The server's message, when it sent one. */
   readonly serverMessage: string | undefined
-  /** The frame's parsed JSON. */
+  /** The error message's parsed JSON. */
   readonly frame: unknown
-  constructor(init: { frameIndex: number; status: string | number | undefined; message: string | undefined; frame: unknown; delivered: AudioDelivered }) {
+  constructor(init: { chunkIndex: number; status: string | number | undefined; message: string | undefined; frame: unknown; delivered: AudioDelivered }) {
     super(
-      `Server error frame ${init.frameIndex}${init.status === undefined ? '' : ` (status ${String(init.status)})`}: ${init.message ?? 'no message'}`,
+      `Chunk ${init.chunkIndex}: server error${init.status === undefined ? '' : ` (status ${String(init.status)})`}: ${init.message ?? 'no message'}`,
       'ERR_SERVER_ERROR_FRAME',
       { delivered: init.delivered },
     )
-    this.frameIndex = init.frameIndex
+    this.chunkIndex = init.chunkIndex
     this.serverStatus = init.status
     this.serverMessage = init.message
     this.frame = init.frame
   }
 }
 
-/** The stream ended before the `done: true` terminator frame: the audio is incomplete. @category Errors */
+/** The stream ended before its terminator (the `done: true` event, or `complete` over WebSocket): the audio is incomplete. @category Errors */
 export class StreamTruncatedError extends LightningStreamError {
   constructor(delivered: AudioDelivered) {
     const ms = delivered.durationMs === undefined ? '' : ` (${delivered.durationMs.toFixed(0)} ms)`
     super(
-      `Stream ended without the done frame after ${delivered.frames} audio frames, ${delivered.bytes} bytes${ms} delivered`,
+      `Stream ended without the terminator after ${delivered.chunks} audio chunks, ${delivered.bytes} bytes${ms} delivered`,
       'ERR_STREAM_TRUNCATED',
       { delivered },
     )

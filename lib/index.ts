@@ -84,7 +84,7 @@ export {
   AbortError,
   ProtocolError,
   SseParseError,
-  FrameError,
+  ChunkError,
   ServerStreamError,
   StreamTruncatedError,
   AudioFormatError,

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { ConnectionError, FrameError, ServerStreamError, StreamTruncatedError } from '../lib/index.js'
+import { ConnectionError, ChunkError, ServerStreamError, StreamTruncatedError } from '../lib/index.js'
 import { createAudioChunkDecoder, decodeBase64Strict } from '../lib/audio/audio-chunk-decoder.core.js'
 import { AudioChunkDecoder } from '../lib/audio/audio-chunk-decoder.js'
 import { encodeG711 } from '../lib/audio/g711.js'
@@ -24,13 +24,13 @@ const decode = (events: SseEvent[], opts = {}) => {
   return Buffer.concat(out)
 }
 
-t.test('current frames end at the terminator that has no event line', async (t) => {
+t.test('current chunk messages end at the terminator that has no event line', async (t) => {
   const events = [chunk(pcm.subarray(0, 100)), chunk(pcm.subarray(100)), DONE]
   t.same(decode(events), pcm)
   t.same(Buffer.concat(await runStage<Buffer>(new AudioChunkDecoder(), events)), pcm, 'Transform agrees')
 })
 
-t.test('legacy frames without done/status, terminator {"done":true}', async (t) => {
+t.test('legacy chunk messages without done/status, terminator {"done":true}', async (t) => {
   const events = [ev(JSON.stringify({ audio: pcm.toString('base64') })), ev('{"done":true}', 'message')]
   t.same(decode(events), pcm)
 })
@@ -44,7 +44,7 @@ t.test('done:false or a missing done does not end the stream; events after done 
   t.equal(d.push(chunk(pcm)), null, 'a chunk after the terminator is ignored')
   t.equal(d.push(ev('not json')), null, 'even a malformed one')
   t.equal(d.flush(), null)
-  t.same(d.delivered(), { frames: 0, bytes: 0, durationMs: 0 })
+  t.same(d.delivered(), { chunks: 0, bytes: 0, durationMs: 0 })
 })
 
 t.test('the decoder emits done once, and an empty data event is skipped', async (t) => {
@@ -56,7 +56,7 @@ t.test('the decoder emits done once, and an empty data event is skipped', async 
   t.equal(dones, 1)
 })
 
-t.test('odd-length frames: output stays sample-aligned and byte-exact for any split', async (t) => {
+t.test('odd-length chunks: output stays sample-aligned and byte-exact for any split', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.nat(pcm.length), { maxLength: 20 }), (cuts) => {
       const parts = splitAt(pcm, cuts)
@@ -75,14 +75,14 @@ t.test('odd-length frames: output stays sample-aligned and byte-exact for any sp
     }),
     { numRuns: 1000, seed: 7 },
   )
-  t.pass('1000 random frame splits gave aligned, identical PCM')
+  t.pass('1000 random splits gave aligned, identical PCM')
 })
 
 t.test('a stream ending with half a sample fails with ERR_AUDIO_FORMAT', async (t) => {
   t.throws(() => decode([chunk(pcm.subarray(0, 3)), DONE]), { code: 'ERR_AUDIO_FORMAT', delivered: { bytes: 2 } })
 })
 
-t.test('error frames become ServerStreamError with the server message and delivered audio', async (t) => {
+t.test('error events become ServerStreamError with the server message and delivered audio', async (t) => {
   const cases: [string, string | undefined][] = [
     ['{"status":"error","message":"model overloaded"}', 'model overloaded'],
     ['{"status":"500","message":"boom"}', 'boom'],
@@ -99,32 +99,32 @@ t.test('error frames become ServerStreamError with the server message and delive
     t.ok(err instanceof ServerStreamError, data)
     t.equal(err.code, 'ERR_SERVER_ERROR_FRAME')
     t.equal(err.serverMessage, message)
-    t.equal(err.frameIndex, 1)
-    t.match(err.delivered, { frames: 1, bytes: 10 })
+    t.equal(err.chunkIndex, 1)
+    t.match(err.delivered, { chunks: 1, bytes: 10 })
   }
 })
 
-t.test('invalid JSON, wrong shapes and bad base64 are coded FrameErrors naming the frame', async (t) => {
+t.test('invalid JSON, wrong shapes and bad base64 are coded ChunkErrors naming the chunk message', async (t) => {
   const cases: [SseEvent, string][] = [
-    [ev('{"audio":"AAAA"'), 'ERR_FRAME_INVALID_JSON'],
-    [ev('[1,2]'), 'ERR_FRAME_INVALID'],
-    [ev('"text"'), 'ERR_FRAME_INVALID'],
-    [ev('{"audio":123}'), 'ERR_FRAME_INVALID'],
-    [ev('{"audio":"AA!A"}'), 'ERR_FRAME_INVALID_BASE64'],
-    [ev('{"audio":"AAAAA"}'), 'ERR_FRAME_INVALID_BASE64'],
-    [ev('{"audio":"AA-_"}'), 'ERR_FRAME_INVALID_BASE64'],
-    [ev('{"audio":"QQ==QQ=="}'), 'ERR_FRAME_INVALID_BASE64'],
-    [ev('{"audio":"AA A"}'), 'ERR_FRAME_INVALID_BASE64'],
+    [ev('{"audio":"AAAA"'), 'ERR_CHUNK_INVALID_JSON'],
+    [ev('[1,2]'), 'ERR_CHUNK_INVALID'],
+    [ev('"text"'), 'ERR_CHUNK_INVALID'],
+    [ev('{"audio":123}'), 'ERR_CHUNK_INVALID'],
+    [ev('{"audio":"AA!A"}'), 'ERR_CHUNK_INVALID_BASE64'],
+    [ev('{"audio":"AAAAA"}'), 'ERR_CHUNK_INVALID_BASE64'],
+    [ev('{"audio":"AA-_"}'), 'ERR_CHUNK_INVALID_BASE64'],
+    [ev('{"audio":"QQ==QQ=="}'), 'ERR_CHUNK_INVALID_BASE64'],
+    [ev('{"audio":"AA A"}'), 'ERR_CHUNK_INVALID_BASE64'],
   ]
   for (const [bad, code] of cases) {
     const d = createAudioChunkDecoder()
     d.push(chunk(pcm.subarray(0, 4)))
-    const err = t.throws(() => d.push(bad), bad.data) as FrameError
+    const err = t.throws(() => d.push(bad), bad.data) as ChunkError
     t.equal(err.code, code, bad.data)
-    t.equal(err.frameIndex, 1)
-    t.match(err.delivered, { frames: 1, bytes: 4 })
+    t.equal(err.chunkIndex, 1)
+    t.match(err.delivered, { chunks: 1, bytes: 4 })
   }
-  await t.rejects(runStage(new AudioChunkDecoder(), [chunk(pcm), ev('{oops')]), { code: 'ERR_FRAME_INVALID_JSON', frameIndex: 1 })
+  await t.rejects(runStage(new AudioChunkDecoder(), [chunk(pcm), ev('{oops')]), { code: 'ERR_CHUNK_INVALID_JSON', chunkIndex: 1 })
 })
 
 t.test('strict base64 accepts every valid padding', async (t) => {
@@ -135,11 +135,11 @@ t.test('strict base64 accepts every valid padding', async (t) => {
   }
 })
 
-t.test('EOF without the terminator is ERR_STREAM_TRUNCATED with frames, bytes and ms', async (t) => {
+t.test('EOF without the terminator is ERR_STREAM_TRUNCATED with chunks, bytes and ms', async (t) => {
   const err = t.throws(() => decode([chunk(pcm), chunk(pcm)])) as StreamTruncatedError
   t.ok(err instanceof StreamTruncatedError)
-  t.same(err.delivered, { frames: 2, bytes: 800, durationMs: (400 / 24000) * 1000 })
-  t.match(err.message, /2 audio frames, 800 bytes \(17 ms\)/)
+  t.same(err.delivered, { chunks: 2, bytes: 800, durationMs: (400 / 24000) * 1000 })
+  t.match(err.message, /2 audio chunks, 800 bytes \(17 ms\)/)
   await t.rejects(runStage(new AudioChunkDecoder(), [chunk(pcm)]), { code: 'ERR_STREAM_TRUNCATED' })
 })
 
@@ -148,7 +148,7 @@ t.test('wav: per-chunk RIFF headers are stripped and checked', async (t) => {
   const events = [chunk(withHeader(pcm.subarray(0, 201))), chunk(withHeader(pcm.subarray(201))), DONE]
   t.same(decode(events, { outputFormat: 'wav', sampleRate: 16000 }), pcm)
   t.throws(() => decode(events, { outputFormat: 'wav', sampleRate: 24000 }), { code: 'ERR_AUDIO_FORMAT' }, 'rate mismatch')
-  t.throws(() => decode([chunk(withHeader(pcm).subarray(0, 30)), DONE], { outputFormat: 'wav', sampleRate: 16000 }), { code: 'ERR_FRAME_INVALID' })
+  t.throws(() => decode([chunk(withHeader(pcm).subarray(0, 30)), DONE], { outputFormat: 'wav', sampleRate: 16000 }), { code: 'ERR_CHUNK_INVALID' })
 })
 
 t.test('ulaw passes through as 8-bit G.711 and says so', async (t) => {
@@ -169,5 +169,5 @@ t.test('an upstream error passes through the Transform untouched: no stage edits
   await new Promise((r) => dec.once('close', r))
   t.equal(seen, err, 'the same error object comes out')
   t.equal(err.delivered, undefined, 'delivered is left to the boundary that owns the error (PcmStream)')
-  t.same(dec.delivered, { frames: 1, bytes: 400, durationMs: (200 / 24000) * 1000 }, 'the stage still says what it delivered')
+  t.same(dec.delivered, { chunks: 1, bytes: 400, durationMs: (200 / 24000) * 1000 }, 'the stage still says what it delivered')
 })

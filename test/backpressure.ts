@@ -16,17 +16,17 @@ t.test('a 1× realtime consumer slows a 50× emulator: bytes held in the client 
     await emu.close()
   })
   const req = { text: 'Backpressure keeps memory flat. '.repeat(60), voice_id: 'magnus' } as const
-  // SSE bytes of the first n chunk frames, exactly as the emulator frames them.
-  const frameSizes = splitChunks(renderTone({ ...req, sample_rate: 24000 }), 960).map((c) => Buffer.byteLength(sseChunkFrame(c)))
+  // SSE bytes of the first n chunk messages, exactly as the emulator writes them.
+  const eventSizes = splitChunks(renderTone({ ...req, sample_rate: 24000 }), 960).map((c) => Buffer.byteLength(sseChunkFrame(c)))
   const prefix = [0]
-  for (const s of frameSizes) prefix.push(prefix[prefix.length - 1]! + s)
+  for (const s of eventSizes) prefix.push(prefix[prefix.length - 1]! + s)
 
   const source = client.stream(req)
   const decoder = new AudioChunkDecoder({ sampleRate: 24000 })
   let maxHeld = 0
   let samples = 0
   const held = () =>
-    source.bufferedBytes - source.readableLength + source.bytesRead - prefix[decoder.delivered.frames]! + decoder.readableLength
+    source.bufferedBytes - source.readableLength + source.bytesRead - prefix[decoder.delivered.chunks]! + decoder.readableLength
   const sample = () => {
     maxHeld = Math.max(maxHeld, held())
     samples++
@@ -51,9 +51,9 @@ t.test('a 1× realtime consumer slows a 50× emulator: bytes held in the client 
   t.ok(samples > 100, `sampled ${samples} times`)
   t.ok(emu.stats.blockedWrites > 0, `the emulator saw its writes blocked ${emu.stats.blockedWrites} times`)
   const total = prefix.length - 1
-  t.ok(decoder.delivered.frames < total / 4, `the decoder produced ${decoder.delivered.frames} of ${total} frames: the source was held back`)
+  t.ok(decoder.delivered.chunks < total / 4, `the decoder produced ${decoder.delivered.chunks} of ${total} chunks: the source was held back`)
   t.ok(maxHeld <= BOUND, `max bytes held inside the client: ${maxHeld} (bound ${BOUND})`)
-  t.comment(`max held ${maxHeld} B, blocked writes ${emu.stats.blockedWrites}, frames written ${emu.stats.framesWritten} of ${frameSizes.length}`)
+  t.comment(`max held ${maxHeld} B, blocked writes ${emu.stats.blockedWrites}, events written ${emu.stats.framesWritten} of ${eventSizes.length}`)
   await until('the aborted request to close', () => emu.stats.active === 0)
   t.equal(emu.stats.active, 0, 'the aborted request was closed')
 })

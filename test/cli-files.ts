@@ -109,7 +109,7 @@ t.test('a connection dropped mid-stream: target untouched, the message says what
   for (const name of ['cut.wav', 'cut.ogg', 'cut.mp3']) {
     const r = await runAsync(dir, ['say', text, '-o', name, '--base-url', emulator.url, '-q'])
     t.equal(r.status, 4, `${name}: network exit code`)
-    t.match(r.stderr.toString(), new RegExp(`0\\.\\d\\d s of audio \\(\\d+ frames, \\d+ bytes\\) had arrived \\(delivered\\); ${name.replace('.', '\\.')} was not written`))
+    t.match(r.stderr.toString(), new RegExp(`0\\.\\d\\d s of audio \\(\\d+ chunks, \\d+ bytes\\) had arrived \\(delivered\\); ${name.replace('.', '\\.')} was not written`))
   }
   t.equal(readFileSync(join(dir, 'cut.wav'), 'utf8'), 'old', 'an existing file survives')
   t.same(listing(dir), ['cut.wav'])
@@ -158,7 +158,7 @@ t.test('Ctrl-C: exits 130 saying how much audio had arrived; no file (or, with -
   for (const name of ['int.wav', 'int.mp3']) {
     const r = await interrupt(dir, emulator.url, name)
     t.equal(r.code, 130, name)
-    t.match(r.stderr(), /^lightning-stream: interrupted\nlightning-stream: \d+\.\d\d s of audio \(\d+ frames, \d+ bytes\) had arrived \(delivered\); int\.\w+ was not written/m)
+    t.match(r.stderr(), /^lightning-stream: interrupted\nlightning-stream: \d+\.\d\d s of audio \(\d+ chunks, \d+ bytes\) had arrived \(delivered\); int\.\w+ was not written/m)
   }
   t.same(listing(dir), [], 'no partial file, no temporary file')
   const kept = await interrupt(dir, emulator.url, 'kept.wav', ['--keep-partial'])

@@ -30,7 +30,7 @@ t.test('pcm(): byte-exact PCM (sha256) with format and response ids', async (t) 
   t.same(pcm.format, { sampleRate: 24000, channels: 1, encoding: 's16le' })
   const audio = await collectBytes(pcm)
   t.equal(sha(audio), sha(expected(r)))
-  t.match(pcm.delivered, { bytes: audio.length, frames: Math.ceil(audio.length / 960) })
+  t.match(pcm.delivered, { bytes: audio.length, chunks: Math.ceil(audio.length / 960) })
   t.match(await info, { status: 200, externalSessionId: 'sess-1', externalRequestId: 'req.1', requestId: /^[0-9a-f-]{36}$/ })
   t.equal(emu.stats.active, 0, 'the emulator released the unit')
 })
@@ -255,7 +255,7 @@ t.test('timeouts: headers and total become TimeoutError with the phase', async (
   const c3 = new LightningClient({ baseUrl: `http://127.0.0.1:${(stall.address() as { port: number }).port}`, timeouts: { idle: 100 } })
   t.teardown(() => c3.close())
   const e3 = await errorOf(() => collectBytes(c3.pcm(req)))
-  t.match(e3, { code: 'ERR_TIMEOUT', phase: 'idle', delivered: { frames: 1, bytes: 96 } })
+  t.match(e3, { code: 'ERR_TIMEOUT', phase: 'idle', delivered: { chunks: 1, bytes: 96 } })
 })
 
 t.test('a server that drops the connection mid-stream: a coded error, never a silent end', async (t) => {
@@ -273,7 +273,7 @@ t.test('a server that drops the connection mid-stream: a coded error, never a si
   const err = await errorOf(() => collectBytes(client.pcm(req)))
   t.ok(err instanceof LightningStreamError)
   t.ok(['ERR_CONNECTION', 'ERR_STREAM_TRUNCATED'].includes(err.code as string), `code ${String(err.code)}`)
-  t.match(err['delivered'], { frames: 1, bytes: 960 })
+  t.match(err['delivered'], { chunks: 1, bytes: 960 })
 
   const cleanEnd = createServer((_q, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })

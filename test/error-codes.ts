@@ -48,7 +48,7 @@ t.test('every ERR_ code written in lib/ is in the union (or is a code of Node or
 })
 
 t.test('every error class the package exports carries a documented code', async (t) => {
-  const delivered = { frames: 1, bytes: 2, durationMs: 0 }
+  const delivered = { chunks: 1, bytes: 2, durationMs: 0 }
   const ids = { requestId: undefined, sessionId: undefined, externalRequestId: undefined, externalSessionId: undefined }
   const errors: lib.LightningStreamError[] = [
     new lib.InvalidRequestError([]),
@@ -60,8 +60,8 @@ t.test('every error class the package exports carries a documented code', async 
     new lib.AbortError(),
     new lib.ProtocolError('x'),
     new lib.SseParseError('x'),
-    new lib.FrameError('ERR_FRAME_INVALID', 0, 'x'),
-    new lib.ServerStreamError({ frameIndex: 0, status: 'error', message: 'x', frame: {}, delivered }),
+    new lib.ChunkError('ERR_CHUNK_INVALID', 0, 'x'),
+    new lib.ServerStreamError({ chunkIndex: 0, status: 'error', message: 'x', frame: {}, delivered }),
     new lib.StreamTruncatedError(delivered),
     new lib.AudioFormatError('x'),
     new lib.FfmpegError('x'),
@@ -88,9 +88,9 @@ t.test('every error class the package exports carries a documented code', async 
         return 130
       case 'ERR_PROTOCOL':
       case 'ERR_SSE_PARSE':
-      case 'ERR_FRAME_INVALID_JSON':
-      case 'ERR_FRAME_INVALID_BASE64':
-      case 'ERR_FRAME_INVALID':
+      case 'ERR_CHUNK_INVALID_JSON':
+      case 'ERR_CHUNK_INVALID_BASE64':
+      case 'ERR_CHUNK_INVALID':
       case 'ERR_SERVER_ERROR_FRAME':
       case 'ERR_STREAM_TRUNCATED':
       case 'ERR_AUDIO_FORMAT':

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { inspect } from 'node:util'
 import * as lib from '../lib/index.js'
 
-const delivered = { frames: 2, bytes: 100, durationMs: 2 }
+const delivered = { chunks: 2, bytes: 100, durationMs: 2 }
 const table: [lib.LightningStreamError, string, string][] = [
   [new lib.LightningStreamError('x', 'ERR_ESPEAK_FAILED'), 'LightningStreamError', 'ERR_ESPEAK_FAILED'],
   [new lib.ProtocolError('no voices array'), 'ProtocolError', 'ERR_PROTOCOL'],
@@ -15,8 +15,8 @@ const table: [lib.LightningStreamError, string, string][] = [
   [new lib.TimeoutError('idle', 5), 'TimeoutError', 'ERR_TIMEOUT'],
   [new lib.AbortError(), 'AbortError', 'ERR_ABORTED'],
   [new lib.SseParseError('big'), 'SseParseError', 'ERR_SSE_PARSE'],
-  [new lib.FrameError('ERR_FRAME_INVALID_BASE64', 3, 'bad'), 'FrameError', 'ERR_FRAME_INVALID_BASE64'],
-  [new lib.ServerStreamError({ frameIndex: 1, status: 'error', message: 'm', frame: {}, delivered }), 'ServerStreamError', 'ERR_SERVER_ERROR_FRAME'],
+  [new lib.ChunkError('ERR_CHUNK_INVALID_BASE64', 3, 'bad'), 'ChunkError', 'ERR_CHUNK_INVALID_BASE64'],
+  [new lib.ServerStreamError({ chunkIndex: 1, status: 'error', message: 'm', frame: {}, delivered }), 'ServerStreamError', 'ERR_SERVER_ERROR_FRAME'],
   [new lib.StreamTruncatedError(delivered), 'StreamTruncatedError', 'ERR_STREAM_TRUNCATED'],
   [new lib.AudioFormatError('odd'), 'AudioFormatError', 'ERR_AUDIO_FORMAT'],
 ]
@@ -45,6 +45,16 @@ t.test('subclass checks are exact', async (t) => {
 t.test('ApiError says status, hint, details and request id', async (t) => {
   const e = new lib.ApiError({ status: 400, body: {}, details: ['speed: too fast'], headers: {}, ids: { requestId: 'abc', sessionId: undefined, externalRequestId: undefined, externalSessionId: undefined } })
   t.equal(e.message, 'Lightning API 400 invalid request: speed: too fast (request id abc)')
+})
+
+t.test('chunk errors name the chunk message by its index', async (t) => {
+  const bad = new lib.ChunkError('ERR_CHUNK_INVALID_BASE64', 3, 'bad')
+  t.equal(bad.chunkIndex, 3)
+  t.equal(bad.message, 'Chunk 3: bad')
+  const server = new lib.ServerStreamError({ chunkIndex: 1, status: 'error', message: 'm', frame: {}, delivered })
+  t.equal(server.chunkIndex, 1)
+  t.equal(server.message, 'Chunk 1: server error (status error): m')
+  t.equal(new lib.StreamTruncatedError(delivered).message, 'Stream ended without the terminator after 2 audio chunks, 100 bytes (2 ms) delivered')
 })
 
 t.test('instanceof holds across the ESM and CommonJS builds', async (t) => {

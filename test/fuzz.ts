@@ -1,6 +1,7 @@
-// Fuzzing the SSE → PCM path with fast-check: random bytes, random valid and invalid frames,
-// random splits. No input may throw anything but a coded LightningStreamError, hang, or deliver
-// misaligned or wrong audio. CI runs FUZZ_RUNS (default 2 000) cases; `npm run fuzz` runs 100 000.
+// Fuzzing the SSE → PCM path with fast-check: random bytes, random valid and invalid chunk
+// messages, random splits. No input may throw anything but a coded LightningStreamError, hang, or
+// deliver misaligned or wrong audio. CI runs FUZZ_RUNS (default 2 000) cases; `npm run fuzz`
+// runs 100 000.
 import t from 'tap'
 import fc from 'fast-check'
 import { LightningStreamError } from '../lib/index.js'
@@ -40,20 +41,20 @@ function run(chunks: Buffer[], path: Path = 'general'): { audio: Buffer; error?:
       return { audio: Buffer.concat(out) }
     }
     const sse = createSseParser({ maxEventSize: MAX_EVENT })
-    const frames = createAudioChunkDecoder({ sampleRate: 24000 })
+    const decoder = createAudioChunkDecoder({ sampleRate: 24000 })
     for (const c of chunks) {
       for (const ev of sse.push(c)) {
-        const b = frames.push(ev)
+        const b = decoder.push(ev)
         if (b) out.push(b)
       }
       if (sse.failure) throw sse.failure
     }
     for (const ev of sse.flush()) {
-      const b = frames.push(ev)
+      const b = decoder.push(ev)
       if (b) out.push(b)
     }
     if (sse.failure) throw sse.failure
-    frames.flush()
+    decoder.flush()
     return { audio: Buffer.concat(out) }
   } catch (err) {
     if (!(err instanceof LightningStreamError)) throw err // a non-library error is a bug
@@ -77,16 +78,16 @@ for (const path of PATHS) {
   })
 }
 
-type Frame =
+type ChunkMsg =
   | { kind: 'chunk'; pcm: Uint8Array; legacy: boolean }
-  | { kind: 'malformed' | 'badBase64' | 'errorFrame' | 'comment' | 'empty' | 'done' | 'huge' }
+  | { kind: 'malformed' | 'badBase64' | 'errorEvent' | 'comment' | 'empty' | 'done' | 'huge' }
 
-const frameArb: fc.Arbitrary<Frame> = fc.oneof(
+const msgArb: fc.Arbitrary<ChunkMsg> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('chunk' as const), pcm: fc.uint8Array({ maxLength: 97 }), legacy: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constantFrom('malformed', 'badBase64', 'errorFrame', 'comment', 'empty', 'done', 'huge').map((kind) => ({ kind }) as Frame) },
+  { weight: 1, arbitrary: fc.constantFrom('malformed', 'badBase64', 'errorEvent', 'comment', 'empty', 'done', 'huge').map((kind) => ({ kind }) as ChunkMsg) },
 )
 
-function render(f: Frame, eol: string): string {
+function render(f: ChunkMsg, eol: string): string {
   switch (f.kind) {
     case 'chunk': {
       const b64 = Buffer.from(f.pcm).toString('base64')
@@ -96,7 +97,7 @@ function render(f: Frame, eol: string): string {
       return `data: {"audio":${eol}${eol}`
     case 'badBase64':
       return `data: {"audio":"A-B_"}${eol}${eol}`
-    case 'errorFrame':
+    case 'errorEvent':
       return `data: {"status":"error","message":"boom"}${eol}${eol}`
     case 'comment':
       return `: ping${eol}`
@@ -109,14 +110,14 @@ function render(f: Frame, eol: string): string {
   }
 }
 
-/** What a correct decoder must produce for a frame list. */
-function expected(frames: Frame[]): { audio: Buffer; fails: boolean } {
+/** What a correct decoder must produce for a list of chunk messages. */
+function expected(msgs: ChunkMsg[]): { audio: Buffer; fails: boolean } {
   const out: Buffer[] = []
-  for (const [i, f] of frames.entries()) {
+  for (const [i, f] of msgs.entries()) {
     if (f.kind === 'done') {
       // Events after the terminator are ignored, but bytes over the SSE memory bound still fail.
       const audio = Buffer.concat(out)
-      return { audio, fails: audio.length % 2 === 1 || frames.slice(i + 1).some((g) => g.kind === 'huge') }
+      return { audio, fails: audio.length % 2 === 1 || msgs.slice(i + 1).some((g) => g.kind === 'huge') }
     }
     if (f.kind === 'chunk') out.push(Buffer.from(f.pcm))
     else if (f.kind !== 'comment' && f.kind !== 'empty') return { audio: Buffer.concat(out), fails: true }
@@ -125,13 +126,13 @@ function expected(frames: Frame[]): { audio: Buffer; fails: boolean } {
 }
 
 for (const path of PATHS) {
-  t.test(`${path} path: random frame lists, line endings and splits: exact audio or a coded error, never a silent cut`, async (t) => {
+  t.test(`${path} path: random chunk message lists, line endings and splits: exact audio or a coded error, never a silent cut`, async (t) => {
     fc.assert(
-      fc.property(fc.array(frameArb, { maxLength: 12 }), fc.constantFrom('\n', '\r\n', '\r'), fc.array(fc.nat(3000), { maxLength: 10 }), (frames, eol, cuts) => {
+      fc.property(fc.array(msgArb, { maxLength: 12 }), fc.constantFrom('\n', '\r\n', '\r'), fc.array(fc.nat(3000), { maxLength: 10 }), (msgs, eol, cuts) => {
         cases++
-        const bytes = Buffer.from(frames.map((f) => render(f, eol)).join(''), 'utf8')
+        const bytes = Buffer.from(msgs.map((f) => render(f, eol)).join(''), 'utf8')
         const got = run(splitAt(bytes, cuts), path)
-        const want = expected(frames)
+        const want = expected(msgs)
         if (got.audio.length % 2 !== 0) return false
         if (want.fails) {
           // Everything delivered is a sample-aligned prefix of the true audio, and an error says so.

@@ -155,7 +155,7 @@ t.test('mp3 with no ffmpeg: a 500 with ERR_FFMPEG before any audio, not a droppe
 })
 
 t.test('after the first byte a failure ends the response cleanly: the audio so far decodes (wav, ogg, mp3)', async (t) => {
-  // The error frame replaces chunk 25: 24 chunks of 20 ms (480 ms) of audio came before it.
+  // The error event replaces chunk 25: 24 chunks of 20 ms (480 ms) of audio came before it.
   const emu = await startEmulator({ maxConcurrent: 4, faults: { errorFrameAt: 24 } })
   const client = new LightningClient({ baseUrl: emu.url, maxConcurrent: 4, retry: false })
   t.teardown(async () => {
@@ -239,7 +239,7 @@ t.test('audioErrorResponse: the default mapping, table-driven', async (t) => {
     [new ConnectionError('refused'), 502],
     [new TimeoutError('headers', 100), 504],
     [new TimeoutError('idle', 100), 504],
-    [new StreamTruncatedError({ frames: 0, bytes: 0 }), 502],
+    [new StreamTruncatedError({ chunks: 0, bytes: 0 }), 502],
     [new MissingApiKeyError(), 500],
     [new InvalidOptionError('format', 'bad'), 500],
     [new AbortError(), 503],

@@ -38,14 +38,14 @@ interface Case {
 }
 
 const matrix: Record<string, Case> = {
-  'drop the connection after chunk 3': { fault: 'drop-after=3', error: { code: 'ERR_CONNECTION', delivered: { frames: 4, bytes: 4 * FRAME } } },
-  'malformed JSON in chunk 2': { fault: 'malformed-json-at=2', error: { code: 'ERR_FRAME_INVALID_JSON', frameIndex: 2, delivered: { frames: 2, bytes: 2 * FRAME } } },
-  'invalid base64 in chunk 1': { fault: 'bad-base64-at=1', error: { code: 'ERR_FRAME_INVALID_BASE64', frameIndex: 1, delivered: { frames: 1, bytes: FRAME } } },
-  'an error frame at chunk 2': { fault: 'error-frame-at=2', error: { code: 'ERR_SERVER_ERROR_FRAME', serverMessage: 'Injected synthesis failure', delivered: { frames: 2 } } },
+  'drop the connection after chunk 3': { fault: 'drop-after=3', error: { code: 'ERR_CONNECTION', delivered: { chunks: 4, bytes: 4 * FRAME } } },
+  'malformed JSON in chunk 2': { fault: 'malformed-json-at=2', error: { code: 'ERR_CHUNK_INVALID_JSON', chunkIndex: 2, delivered: { chunks: 2, bytes: 2 * FRAME } } },
+  'invalid base64 in chunk 1': { fault: 'bad-base64-at=1', error: { code: 'ERR_CHUNK_INVALID_BASE64', chunkIndex: 1, delivered: { chunks: 1, bytes: FRAME } } },
+  'an error event at chunk 2': { fault: 'error-frame-at=2', error: { code: 'ERR_SERVER_ERROR_FRAME', serverMessage: 'Injected synthesis failure', delivered: { chunks: 2 } } },
   'the terminator missing': { fault: 'no-terminator', error: { code: 'ERR_STREAM_TRUNCATED', delivered: { bytes: pcm.length } } },
   'a stall before the first byte beyond the headers timeout': { fault: 'stall-before=400', options: { timeouts: { headers: 100 } }, error: { code: 'ERR_TIMEOUT', phase: 'headers' } },
-  'a stall after chunk 2 beyond the idle timeout': { fault: 'stall-after=2,stall-ms=600', options: { timeouts: { idle: 150 } }, error: { code: 'ERR_TIMEOUT', phase: 'idle', delivered: { frames: 3, bytes: 3 * FRAME } } },
-  'frames written one byte at a time': { fault: 'split-writes' },
+  'a stall after chunk 2 beyond the idle timeout': { fault: 'stall-after=2,stall-ms=600', options: { timeouts: { idle: 150 } }, error: { code: 'ERR_TIMEOUT', phase: 'idle', delivered: { chunks: 3, bytes: 3 * FRAME } } },
+  'events written one byte at a time': { fault: 'split-writes' },
   'CRLF framing written one byte at a time': { fault: 'line-ending=crlf,split-writes' },
   'bare CR framing': { fault: 'line-ending=cr' },
   'a stall after chunk 2 within the idle timeout': { fault: 'stall-after=2,stall-ms=100' },

@@ -178,7 +178,7 @@ t.test('synthesis that fails midway: every frame that arrived plays, then the pl
     const r = await play(d)
     // opus/ogg: one more packet, the encoder's lookahead flushed (the last 6.5 ms of the audio).
     const extra = mode === 'raw' ? 0 : 1
-    t.equal(d.metrics.audioFrames, 20 + extra, `${mode}: the 20 frames (400 ms) before the error frame played${extra ? ', and the lookahead flush' : ''}`)
+    t.equal(d.metrics.audioFrames, 20 + extra, `${mode}: the 20 frames (400 ms) before the error event played${extra ? ', and the lookahead flush' : ''}`)
     t.equal(r.packets, 20 + extra)
     t.same(r.playerErrors, ['ServerStreamError'], `${mode}: then the player emitted the error`)
   }

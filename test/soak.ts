@@ -85,7 +85,7 @@ t.test(`soak: ${SEQUENTIAL} sequential and ${CONCURRENT} concurrent streams with
   t.equal(total, SEQUENTIAL + batches * CONCURRENT, 'every stream finished: none hung')
   t.ok((tally.get('ok') ?? 0) > total / 2, 'most streams succeeded (503s were retried)')
   t.ok((tally.get('aborted') ?? 0) > 0, 'aborts happened')
-  for (const code of tally.keys()) t.ok(['ok', 'aborted', 'ERR_CONNECTION', 'ERR_FRAME_INVALID_JSON', 'ERR_STREAM_TRUNCATED'].includes(code), `outcome ${code}`)
+  for (const code of tally.keys()) t.ok(['ok', 'aborted', 'ERR_CONNECTION', 'ERR_CHUNK_INVALID_JSON', 'ERR_STREAM_TRUNCATED'].includes(code), `outcome ${code}`)
   t.equal(emu.stats.active, 0, 'no synthesis left running in the emulator')
   t.equal(emu.stats.connections, 0, 'no socket left open to the emulator')
   await emu.close()

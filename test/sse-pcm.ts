@@ -1,7 +1,7 @@
 // The fused SSE → PCM core (lib/audio/sse-pcm.core.ts): its fast path must give exactly what the
 // general path (the SseParser then the AudioChunkDecoder core, what those stages run) gives, for
 // every input and every chunking: the same audio after every chunk, the same error (class, code,
-// message, frame index, delivered), the same `delivered`.
+// message, chunk index, delivered), the same `delivered`.
 import t from 'tap'
 import fc from 'fast-check'
 import { inspect, isDeepStrictEqual } from 'node:util'
@@ -18,7 +18,7 @@ interface Outcome {
   /** Audio out after each chunk (cumulative byte counts), then after the end of input. */
   progress: number[]
   audio: Buffer
-  error?: { name: string; code: string; message: string; frameIndex?: unknown; delivered?: unknown } | undefined
+  error?: { name: string; code: string; message: string; chunkIndex?: unknown; delivered?: unknown } | undefined
   delivered: unknown
 }
 
@@ -29,14 +29,14 @@ interface Opts {
 
 const describeError = (err: unknown): NonNullable<Outcome['error']> => {
   if (!(err instanceof LightningStreamError)) throw err // anything but a coded error is a bug
-  const e = err as LightningStreamError & { frameIndex?: unknown }
-  return { name: e.name, code: e.code, message: e.message, frameIndex: e.frameIndex, delivered: e.delivered }
+  const e = err as LightningStreamError & { chunkIndex?: unknown }
+  return { name: e.name, code: e.code, message: e.message, chunkIndex: e.chunkIndex, delivered: e.delivered }
 }
 
 /** The general path as the Transforms run it: the SseParser core, then the AudioChunkDecoder core, event by event. */
 function viaGeneral(chunks: Buffer[], opts: Opts = {}): Outcome {
   const sse = createSseParser(opts)
-  const frames = createAudioChunkDecoder({ ...opts, sampleRate: 24000 })
+  const decoder = createAudioChunkDecoder({ ...opts, sampleRate: 24000 })
   const out: Buffer[] = []
   const progress: number[] = []
   let n = 0
@@ -48,23 +48,23 @@ function viaGeneral(chunks: Buffer[], opts: Opts = {}): Outcome {
   }
   try {
     for (const c of chunks) {
-      for (const ev of sse.push(c)) take(frames.push(ev))
+      for (const ev of sse.push(c)) take(decoder.push(ev))
       if (sse.failure) throw sse.failure
       progress.push(n)
     }
-    for (const ev of sse.flush()) take(frames.push(ev))
+    for (const ev of sse.flush()) take(decoder.push(ev))
     if (sse.failure) throw sse.failure
-    frames.flush()
+    decoder.flush()
     progress.push(n)
-    return { progress, audio: Buffer.concat(out), delivered: frames.delivered() }
+    return { progress, audio: Buffer.concat(out), delivered: decoder.delivered() }
   } catch (err) {
     progress.push(n)
-    return { progress, audio: Buffer.concat(out), error: describeError(err), delivered: frames.delivered() }
+    return { progress, audio: Buffer.concat(out), error: describeError(err), delivered: decoder.delivered() }
   }
 }
 
 /** The fused core, fast path on (or off). */
-function viaFused(chunks: Buffer[], opts: Opts = {}, fastPath = true): Outcome & { fastFrames: number; pieces: number } {
+function viaFused(chunks: Buffer[], opts: Opts = {}, fastPath = true): Outcome & { fastEvents: number; pieces: number } {
   const core = createSsePcmDecoder({ ...opts, sampleRate: 24000, fastPath })
   const out: Buffer[] = []
   const progress: number[] = []
@@ -87,10 +87,10 @@ function viaFused(chunks: Buffer[], opts: Opts = {}, fastPath = true): Outcome &
     take(core.flush())
     if (core.failure) throw core.failure
     progress.push(n)
-    return { progress, audio: Buffer.concat(out), delivered: core.delivered(), fastFrames: core.fastEvents, pieces }
+    return { progress, audio: Buffer.concat(out), delivered: core.delivered(), fastEvents: core.fastEvents, pieces }
   } catch (err) {
     progress.push(n)
-    return { progress, audio: Buffer.concat(out), error: describeError(err), delivered: core.delivered(), fastFrames: core.fastEvents, pieces }
+    return { progress, audio: Buffer.concat(out), error: describeError(err), delivered: core.delivered(), fastEvents: core.fastEvents, pieces }
   }
 }
 
@@ -101,28 +101,28 @@ const speech = (bytes: number, seed = 1): Buffer => {
   return b
 }
 
-/** A documented stream: 20 ms frames of 24 kHz mono, then the terminator. */
+/** A documented stream: 20 ms events of 24 kHz mono, then the terminator. */
 const documented = (pcm: Buffer, eol = '\n') => Buffer.from(splitChunks(pcm, 960).map((c) => sseChunkFrame(c, 'current', eol)).join('') + sseTerminator('current', eol))
 
-t.test('a documented stream: exact PCM at every chunking, every frame on the fast path', async (t) => {
+t.test('a documented stream: exact PCM at every chunking, every event on the fast path', async (t) => {
   const pcm = speech(960 * 40 + 2)
   const bytes = documented(pcm)
-  const frames = Math.ceil(pcm.length / 960)
+  const events = Math.ceil(pcm.length / 960)
   for (const size of [...chunkSizes(bytes.length), 16 * 1024, 65536]) {
     const got = viaFused(splitEvery(bytes, size))
     t.equal(got.error, undefined, `chunks of ${size}: no error`)
     t.ok(got.audio.equals(pcm), `chunks of ${size}: exact PCM`)
-    t.equal(got.fastFrames, frames, `chunks of ${size}: ${got.fastFrames} of ${frames} frames on the fast path`)
-    t.same(got.delivered, { frames, bytes: pcm.length, durationMs: (pcm.length / 48000) * 1000 })
+    t.equal(got.fastEvents, events, `chunks of ${size}: ${got.fastEvents} of ${events} events on the fast path`)
+    t.same(got.delivered, { chunks: events, bytes: pcm.length, durationMs: (pcm.length / 48000) * 1000 })
     t.same(got.progress, viaGeneral(splitEvery(bytes, size)).progress, `chunks of ${size}: audio out after the same chunks as the general path`)
   }
   const whole = viaFused([bytes])
   t.equal(whole.pieces, 1, 'one network chunk, one Buffer')
   const perEvent = viaFused(splitEvery(bytes, Buffer.byteLength(sseChunkFrame(pcm.subarray(0, 960)))))
-  t.equal(perEvent.pieces, frames, 'one event per chunk: one Buffer each')
+  t.equal(perEvent.pieces, events, 'one event per chunk: one Buffer each')
 })
 
-t.test('odd-length frames: the carried byte is delivered in order on both paths', async (t) => {
+t.test('odd-length events: the carried byte is delivered in order on both paths', async (t) => {
   const pcm = speech(4001, 7)
   const chunks = [961, 959, 1, 3, 1000, 77, 1000].reduce<Buffer[]>((acc, n) => {
     const off = acc.reduce((s, b) => s + b.length, 0)
@@ -134,12 +134,12 @@ t.test('odd-length frames: the carried byte is delivered in order on both paths'
     const want = viaGeneral(splitEvery(body, size))
     const got = viaFused(splitEvery(body, size))
     t.equal(want.error?.code, 'ERR_AUDIO_FORMAT', 'the odd total ends with half a sample on the general path')
-    t.same(got, { ...want, fastFrames: got.fastFrames, pieces: got.pieces }, `chunks of ${size}: same outcome`)
-    t.ok(got.fastFrames >= 5, `${got.fastFrames} fast frames`)
+    t.same(got, { ...want, fastEvents: got.fastEvents, pieces: got.pieces }, `chunks of ${size}: same outcome`)
+    t.ok(got.fastEvents >= 5, `${got.fastEvents} fast events`)
   }
 })
 
-t.test('everything that is not the documented frame takes the general path, with identical results', async (t) => {
+t.test('everything that is not the documented event takes the general path, with identical results', async (t) => {
   const pcm = speech(960 * 3)
   const f = (c: Buffer) => sseChunkFrame(c)
   const a = pcm.subarray(0, 960)
@@ -150,13 +150,13 @@ t.test('everything that is not the documented frame takes the general path, with
     'id and retry fields': `${f(a)}id: 7\nretry: 100\n${f(b)}${f(c)}${sseTerminator()}`,
     'multi-line data': `${f(a)}event: audio\ndata: {"audio":\ndata: "${b.toString('base64')}"}\n\n${f(c)}${sseTerminator()}`,
     'other keys and key orders': `${f(a)}event: audio\ndata: {"status":"206","done":false,"audio":"${b.toString('base64')}"}\n\n${f(c)}${sseTerminator()}`,
-    'legacy frames': `${f(a)}${sseChunkFrame(b, 'legacy')}${f(c)}${sseTerminator('legacy')}`,
-    'an error frame': `${f(a)}${f(b)}data: {"status":"error","message":"boom"}\n\n${f(c)}`,
+    'legacy events': `${f(a)}${sseChunkFrame(b, 'legacy')}${f(c)}${sseTerminator('legacy')}`,
+    'an error event': `${f(a)}${f(b)}data: {"status":"error","message":"boom"}\n\n${f(c)}`,
     'CR line endings mid-stream': `${f(a)}${sseChunkFrame(b, 'current', '\r')}${f(c)}${sseTerminator()}`,
     'CRLF line endings mid-stream': `${f(a)}${sseChunkFrame(b, 'current', '\r\n')}${f(c)}${sseTerminator()}`,
     'a BOM': `\uFEFF${f(a)}${f(b)}${f(c)}${sseTerminator()}`,
-    'a BOM after the first frame (not the stream start: not stripped)': `${f(a)}\uFEFF${f(b)}${f(c)}${sseTerminator()}`,
-    'a Latin-1 BOM after the first frame': `${f(a)}\u00EF\u00BB\u00BF${f(b)}${f(c)}${sseTerminator()}`,
+    'a BOM after the first event (not the stream start: not stripped)': `${f(a)}\uFEFF${f(b)}${f(c)}${sseTerminator()}`,
+    'a Latin-1 BOM after the first event': `${f(a)}\u00EF\u00BB\u00BF${f(b)}${f(c)}${sseTerminator()}`,
     'a Latin-1 BOM first': `\u00EF\u00BB\u00BF${f(a)}${f(b)}${f(c)}${sseTerminator()}`,
     'URL-safe base64': `${f(a)}event: audio\ndata: {"audio":"${b.toString('base64url')}","done":false,"status":"206"}\n\n${sseTerminator()}`,
     'a character outside the alphabet': `${f(a)}event: audio\ndata: {"audio":"AA!*AA==","done":false,"status":"206"}\n\n${f(c)}${sseTerminator()}`,
@@ -166,87 +166,87 @@ t.test('everything that is not the documented frame takes the general path, with
     'escaped slashes (valid JSON)': `${f(a)}event: audio\ndata: {"audio":"${b.toString('base64').replace(/\//g, '\\/')}","done":false,"status":"206"}\n\n${sseTerminator()}`,
     'bad padding': `${f(a)}event: audio\ndata: {"audio":"AAA==","done":false,"status":"206"}\n\n${sseTerminator()}`,
     'malformed JSON': `${f(a)}event: audio\ndata: {"audio":"AAAA","done":fal\n\n${sseTerminator()}`,
-    'frames after the terminator are ignored': `${f(a)}${sseTerminator()}${f(b)}${f(c)}`,
+    'events after the terminator are ignored': `${f(a)}${sseTerminator()}${f(b)}${f(c)}`,
     'no terminator': `${f(a)}${f(b)}${f(c)}`,
-    'a truncated frame': `${f(a)}${f(b)}${f(c).slice(0, 100)}`,
+    'a truncated event': `${f(a)}${f(b)}${f(c).slice(0, 100)}`,
     'the terminator ended by CR at EOF': `${f(a)}${f(b)}data: {"status":"200","done":true}\r\r`,
-    'an extra blank line between frames': `${f(a)}\n${f(b)}\n\n${f(c)}${sseTerminator()}`,
-    'a frame whose event line is missing': `${f(a)}data: {"audio":"${b.toString('base64')}","done":false,"status":"206"}\n\n${f(c)}${sseTerminator()}`,
+    'an extra blank line between events': `${f(a)}\n${f(b)}\n\n${f(c)}${sseTerminator()}`,
+    'an event whose event line is missing': `${f(a)}data: {"audio":"${b.toString('base64')}","done":false,"status":"206"}\n\n${f(c)}${sseTerminator()}`,
   }
   for (const [name, text] of Object.entries(cases)) {
     const bytes = Buffer.from(text, 'utf8')
     for (const size of chunkSizes(bytes.length)) {
       const want = viaGeneral(splitEvery(bytes, size))
       const got = viaFused(splitEvery(bytes, size))
-      const { fastFrames: _f, pieces: _p, ...outcome } = got
+      const { fastEvents: _f, pieces: _p, ...outcome } = got
       t.same(outcome, want, `${name}, chunks of ${size}`)
-      const { fastFrames: _g, pieces: _q, ...slow } = viaFused(splitEvery(bytes, size), {}, false)
+      const { fastEvents: _g, pieces: _q, ...slow } = viaFused(splitEvery(bytes, size), {}, false)
       t.same(slow, want, `${name}, chunks of ${size}, fast path off`)
     }
   }
 })
 
-t.test('wav output: frames that start with a RIFF header are checked and stripped by the general path', async (t) => {
+t.test('wav output: events that start with a RIFF header are checked and stripped by the general path', async (t) => {
   const pcm = speech(960 * 4)
   const hdr = wavHeader({ sampleRate: 24000, channels: 1, encoding: 's16le' }, 960)
   const wrong = wavHeader({ sampleRate: 16000, channels: 1, encoding: 's16le' }, 960)
-  const frames = [Buffer.concat([hdr, pcm.subarray(0, 960)]), pcm.subarray(960, 1920), Buffer.concat([hdr, pcm.subarray(1920, 2880)]), pcm.subarray(2880)]
-  const good = Buffer.from(frames.map((c) => sseChunkFrame(c)).join('') + sseTerminator())
+  const payloads = [Buffer.concat([hdr, pcm.subarray(0, 960)]), pcm.subarray(960, 1920), Buffer.concat([hdr, pcm.subarray(1920, 2880)]), pcm.subarray(2880)]
+  const good = Buffer.from(payloads.map((c) => sseChunkFrame(c)).join('') + sseTerminator())
   const bad = Buffer.from(sseChunkFrame(pcm.subarray(0, 960)) + sseChunkFrame(Buffer.concat([wrong, pcm.subarray(960, 1920)])) + sseTerminator())
   for (const size of chunkSizes(good.length)) {
     const want = viaGeneral(splitEvery(good, size), { outputFormat: 'wav' })
     const got = viaFused(splitEvery(good, size), { outputFormat: 'wav' })
     t.ok(want.audio.equals(pcm), 'the general path strips the headers')
-    t.same({ ...got, fastFrames: 0, pieces: 0 }, { ...want, fastFrames: 0, pieces: 0 }, `chunks of ${size}`)
+    t.same({ ...got, fastEvents: 0, pieces: 0 }, { ...want, fastEvents: 0, pieces: 0 }, `chunks of ${size}`)
     const wantBad = viaGeneral(splitEvery(bad, size), { outputFormat: 'wav' })
     t.equal(wantBad.error?.code, 'ERR_AUDIO_FORMAT')
-    t.same({ ...viaFused(splitEvery(bad, size), { outputFormat: 'wav' }), fastFrames: 0, pieces: 0 }, { ...wantBad, fastFrames: 0, pieces: 0 }, `bad header, chunks of ${size}`)
+    t.same({ ...viaFused(splitEvery(bad, size), { outputFormat: 'wav' }), fastEvents: 0, pieces: 0 }, { ...wantBad, fastEvents: 0, pieces: 0 }, `bad header, chunks of ${size}`)
   }
 })
 
-t.test('ulaw passes through unaligned, odd frames and all', async (t) => {
+t.test('ulaw passes through unaligned, odd events and all', async (t) => {
   const g711 = speech(481, 3)
   const bytes = Buffer.from(splitChunks(g711, 97).map((c) => sseChunkFrame(c)).join('') + sseTerminator())
   for (const size of chunkSizes(bytes.length)) {
     const got = viaFused(splitEvery(bytes, size), { outputFormat: 'ulaw' })
     t.ok(got.audio.equals(g711), `chunks of ${size}`)
-    t.same({ ...got, fastFrames: 0, pieces: 0 }, { ...viaGeneral(splitEvery(bytes, size), { outputFormat: 'ulaw' }), fastFrames: 0, pieces: 0 })
+    t.same({ ...got, fastEvents: 0, pieces: 0 }, { ...viaGeneral(splitEvery(bytes, size), { outputFormat: 'ulaw' }), fastEvents: 0, pieces: 0 })
   }
 })
 
-t.test('maxEventSize: a frame over the bound takes the general path and fails there, at every chunking', async (t) => {
+t.test('maxEventSize: an event over the bound takes the general path and fails there, at every chunking', async (t) => {
   const pcm = speech(3000)
   const max = 2048
   const bytes = Buffer.from(sseChunkFrame(pcm.subarray(0, 960)) + sseChunkFrame(pcm.subarray(960)) + sseTerminator())
   for (const size of chunkSizes(bytes.length)) {
     const want = viaGeneral(splitEvery(bytes, size), { maxEventSize: max })
     t.equal(want.error?.code, 'ERR_SSE_PARSE')
-    t.same({ ...viaFused(splitEvery(bytes, size), { maxEventSize: max }), fastFrames: 0, pieces: 0 }, { ...want, fastFrames: 0, pieces: 0 }, `chunks of ${size}`)
+    t.same({ ...viaFused(splitEvery(bytes, size), { maxEventSize: max }), fastEvents: 0, pieces: 0 }, { ...want, fastEvents: 0, pieces: 0 }, `chunks of ${size}`)
   }
 })
 
-t.test('a pending frame keeps copies, not views of the network chunk', async (t) => {
+t.test('a pending event keeps copies, not views of the network chunk', async (t) => {
   const pcm = speech(960 * 3)
   const bytes = documented(pcm)
   const core = createSsePcmDecoder({ sampleRate: 24000 })
   const cut = bytes.length - 500
   const first = Buffer.from(bytes.subarray(0, cut))
   core.push(first)
-  first.fill(0) // a caller (or a socket) reusing its buffer must not change the pending frame
+  first.fill(0) // a caller (or a socket) reusing its buffer must not change the pending event
   const rest = core.push(bytes.subarray(cut))
   t.equal(core.flush(), null)
   t.ok(rest && rest.equals(pcm.subarray(pcm.length - rest.length)), 'the tail decodes from the copy')
 })
 
-t.test('push returns the audio before a bad frame; the error follows at once via failure, and again on the next call', async (t) => {
+t.test('push returns the audio before a bad event; the error follows at once via failure, and again on the next call', async (t) => {
   const pcm = speech(960 * 2)
   const bytes = Buffer.from(sseChunkFrame(pcm.subarray(0, 960)) + sseChunkFrame(pcm.subarray(960)) + 'event: audio\ndata: {"audio":"A-B_","done":false,"status":"206"}\n\n')
   const core = createSsePcmDecoder({ sampleRate: 24000 })
   const out = core.push(bytes)
-  t.ok(out?.equals(pcm), 'the audio of the two good frames')
-  t.match(core.failure, { code: 'ERR_FRAME_INVALID_BASE64', frameIndex: 2, delivered: { frames: 2, bytes: 1920 } })
-  t.throws(() => core.push(Buffer.from('x')), { code: 'ERR_FRAME_INVALID_BASE64' })
-  t.throws(() => core.flush(), { code: 'ERR_FRAME_INVALID_BASE64' })
+  t.ok(out?.equals(pcm), 'the audio of the two good events')
+  t.match(core.failure, { code: 'ERR_CHUNK_INVALID_BASE64', chunkIndex: 2, delivered: { chunks: 2, bytes: 1920 } })
+  t.throws(() => core.push(Buffer.from('x')), { code: 'ERR_CHUNK_INVALID_BASE64' })
+  t.throws(() => core.flush(), { code: 'ERR_CHUNK_INVALID_BASE64' })
   const alone = createSsePcmDecoder({ sampleRate: 24000 })
   t.throws(() => alone.push(Buffer.from('data: {"status":"error","message":"no"}\n\n')), { code: 'ERR_SERVER_ERROR_FRAME' }, 'no audio first: push throws')
 })
@@ -324,10 +324,10 @@ t.test('property: fast path ≡ general path, random streams, random mutations, 
         const chunks = splitAt(bytes, cuts)
         const opts: Opts = { outputFormat, ...(maxEventSize === undefined ? {} : { maxEventSize }) }
         const want = viaGeneral(chunks, opts)
-        const { fastFrames, pieces, ...got } = viaFused(chunks, opts)
-        fastSeen += fastFrames
+        const { fastEvents, pieces, ...got } = viaFused(chunks, opts)
+        fastSeen += fastEvents
         cases++
-        if (fastFrames > 0) casesWithFast++
+        if (fastEvents > 0) casesWithFast++
         if (pieces > chunks.length + 1) throw new Error(`${pieces} Buffers for ${chunks.length} chunks`)
         if (!isDeepStrictEqual(got, want)) throw new Error(`fused ${inspect(got, { depth: 4 })}\ngeneral ${inspect(want, { depth: 4 })}`)
         return true
@@ -335,10 +335,10 @@ t.test('property: fast path ≡ general path, random streams, random mutations, 
     ),
     { numRuns: Math.ceil(RUNS / 2), seed: 16 },
   )
-  t.ok(casesWithFast > cases / 5, `the fast path decoded ${fastSeen} frames, in ${casesWithFast} of ${cases} cases`)
+  t.ok(casesWithFast > cases / 5, `the fast path decoded ${fastSeen} events, in ${casesWithFast} of ${cases} cases`)
 })
 
-t.test('property: documented streams, random chunkings: the fast path takes every frame', async (t) => {
+t.test('property: documented streams, random chunkings: the fast path takes every event', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 0, max: 1500 }), { minLength: 1, maxLength: 20 }), fc.array(fc.nat(30000), { maxLength: 20 }), (sizes, cuts) => {
       const pcm = speech(sizes.reduce((a, b) => a + b, 0) & ~1, sizes.length)
@@ -351,7 +351,7 @@ t.test('property: documented streams, random chunkings: the fast path takes ever
       const bytes = Buffer.from(parts.map((p) => sseChunkFrame(p)).join('') + sseTerminator())
       const chunks = splitAt(bytes, cuts)
       const got = viaFused(chunks)
-      return got.error === undefined && got.audio.equals(pcm) && got.fastFrames === sizes.length && got.pieces <= chunks.length
+      return got.error === undefined && got.audio.equals(pcm) && got.fastEvents === sizes.length && got.pieces <= chunks.length
     }),
     { numRuns: Math.ceil(RUNS / 4), seed: 61 },
   )

@@ -9,7 +9,7 @@ import {
   AbortError,
   ApiError,
   ConnectionError,
-  FrameError,
+  ChunkError,
   InvalidOptionError,
   InvalidRequestError,
   LightningClient,
@@ -230,15 +230,15 @@ t.test('faults give coded errors with delivered', async (t) => {
       t.equal(audio.length, 2 * CHUNK)
     })
   }
-  t.test('bad base64 → FrameError ERR_FRAME_INVALID_BASE64', async (t) => {
+  t.test('bad base64 → ChunkError ERR_CHUNK_INVALID_BASE64', async (t) => {
     const { err, audio } = await failing(t, { faults: { badBase64At: 1 } })
-    t.ok(err instanceof FrameError)
-    t.equal(err['code'], 'ERR_FRAME_INVALID_BASE64')
+    t.ok(err instanceof ChunkError)
+    t.equal(err['code'], 'ERR_CHUNK_INVALID_BASE64')
     t.equal(audio.length, CHUNK)
   })
-  t.test('malformed JSON → FrameError ERR_FRAME_INVALID_JSON', async (t) => {
+  t.test('malformed JSON → ChunkError ERR_CHUNK_INVALID_JSON', async (t) => {
     const { err } = await failing(t, { faults: { malformedJsonAt: 2 } })
-    t.equal(err['code'], 'ERR_FRAME_INVALID_JSON')
+    t.equal(err['code'], 'ERR_CHUNK_INVALID_JSON')
   })
   t.test('stall longer than timeouts.idle while audio is owed → TimeoutError (idle)', async (t) => {
     const { err, audio } = await failing(t, { faults: { stallAfterChunk: 1, stallMs: 4000 } }, undefined, { timeouts: { idle: 1000 } })

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { FrameError, InvalidRequestError } from '../lib/index.js'
+import { ChunkError, InvalidRequestError } from '../lib/index.js'
 import { resolveStreamTextRequest } from '../lib/core.js'
 import { parseWsFrame, wsErrorMessage, wsMessage, wsUrl } from '../lib/client/ws-protocol.js'
 
-const delivered = () => ({ frames: 3, bytes: 1920, durationMs: 40 })
+const delivered = () => ({ chunks: 3, bytes: 1920, durationMs: 40 })
 const config = resolveStreamTextRequest({ voice_id: 'magnus', word_timestamps: true })
 
 t.test('the request: defaults, the WebSocket fields, and every bad field refused before sending', async (t) => {
@@ -56,17 +56,17 @@ t.test('both error shapes, and a string error', async (t) => {
 
 t.test('malformed frames are coded errors with delivered', async (t) => {
   const cases: [string, string][] = [
-    ['{"status":"chunk","data":{"audio":"AA!*AA=="}}', 'ERR_FRAME_INVALID_BASE64'],
-    ['{"status":"chunk","data":{"audio":"AAA-"}}', 'ERR_FRAME_INVALID_BASE64'],
-    ['{"status":"chunk","data":{}}', 'ERR_FRAME_INVALID'],
-    ['{"status":"chunk"', 'ERR_FRAME_INVALID_JSON'],
-    ['[1]', 'ERR_FRAME_INVALID'],
-    ['{"status":"word_timestamp","data":{"word":"x"}}', 'ERR_FRAME_INVALID'],
+    ['{"status":"chunk","data":{"audio":"AA!*AA=="}}', 'ERR_CHUNK_INVALID_BASE64'],
+    ['{"status":"chunk","data":{"audio":"AAA-"}}', 'ERR_CHUNK_INVALID_BASE64'],
+    ['{"status":"chunk","data":{}}', 'ERR_CHUNK_INVALID'],
+    ['{"status":"chunk"', 'ERR_CHUNK_INVALID_JSON'],
+    ['[1]', 'ERR_CHUNK_INVALID'],
+    ['{"status":"word_timestamp","data":{"word":"x"}}', 'ERR_CHUNK_INVALID'],
   ]
   for (const [frame, code] of cases) {
-    const err = t.throws(() => parseWsFrame(frame, 7, delivered)) as unknown as FrameError
+    const err = t.throws(() => parseWsFrame(frame, 7, delivered)) as unknown as ChunkError
     t.equal(err.code, code, frame)
-    t.equal(err.frameIndex, 7)
+    t.equal(err.chunkIndex, 7)
     t.same(err.delivered, delivered())
   }
 })

@@ -16,7 +16,7 @@
  */
 import {
   AudioFormatError,
-  FrameError,
+  ChunkError,
   ServerStreamError,
   StreamTruncatedError,
   type AudioDelivered,
@@ -117,7 +117,7 @@ function isFailureStatus(status: unknown): boolean {
 /** The offset of the PCM payload of a RIFF/WAVE chunk, after checking it is 16-bit mono at `sampleRate`. */
 function wavPayloadOffset(buf: Buffer, sampleRate: number, chunkIndex: number): number {
   const info = parseWavHeader(buf)
-  if (!info) throw new FrameError('ERR_FRAME_INVALID', chunkIndex, 'WAV header does not fit in one chunk message')
+  if (!info) throw new ChunkError('ERR_CHUNK_INVALID', chunkIndex, 'WAV header does not fit in one chunk message')
   if (info.sampleRate !== undefined && (info.channels !== 1 || info.bitsPerSample !== 16 || info.sampleRate !== sampleRate)) {
     throw new AudioFormatError(
       `chunk message ${chunkIndex}: WAV header says ${info.sampleRate} Hz, ${info.channels} ch, ${info.bitsPerSample}-bit; expected ${sampleRate} Hz mono 16-bit`,
@@ -164,8 +164,7 @@ export function createAudioChunkDecoderWithHooks(options: AudioChunkDecoderCoreO
   let carry = -1 // the odd trailing byte of the previous chunk, or -1
   let done = false
 
-  // `frames` is AudioDelivered's name (in errors.ts) for the chunk messages with audio.
-  const delivered = (): AudioDelivered => ({ frames: audioChunks, bytes, durationMs: durationMs(format, bytes) })
+  const delivered = (): AudioDelivered => ({ chunks: audioChunks, bytes, durationMs: durationMs(format, bytes) })
 
   const align = (pcm: Buffer): Buffer | null => {
     if (!aligned) return pcm.length ? pcm : null
@@ -213,15 +212,15 @@ export function createAudioChunkDecoderWithHooks(options: AudioChunkDecoderCoreO
       try {
         msg = JSON.parse(event.data)
       } catch (err) {
-        throw new FrameError('ERR_FRAME_INVALID_JSON', chunkIndex, `data is not valid JSON (${event.data.length} chars)`, { cause: err, delivered: delivered() })
+        throw new ChunkError('ERR_CHUNK_INVALID_JSON', chunkIndex, `data is not valid JSON (${event.data.length} chars)`, { cause: err, delivered: delivered() })
       }
       if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-        throw new FrameError('ERR_FRAME_INVALID', chunkIndex, 'data is not a JSON object', { delivered: delivered() })
+        throw new ChunkError('ERR_CHUNK_INVALID', chunkIndex, 'data is not a JSON object', { delivered: delivered() })
       }
       const m = msg as Record<string, unknown>
       if (isFailureStatus(m['status']) || (m['error'] !== undefined && m['audio'] === undefined)) {
         throw new ServerStreamError({
-          frameIndex: chunkIndex,
+          chunkIndex,
           status: m['status'] as string | number | undefined,
           message: serverMessage(m),
           frame: m,
@@ -232,11 +231,11 @@ export function createAudioChunkDecoderWithHooks(options: AudioChunkDecoderCoreO
       const audio = m['audio']
       if (audio !== undefined && audio !== null) {
         if (typeof audio !== 'string') {
-          throw new FrameError('ERR_FRAME_INVALID', chunkIndex, `audio must be a base64 string, got ${typeof audio}`, { delivered: delivered() })
+          throw new ChunkError('ERR_CHUNK_INVALID', chunkIndex, `audio must be a base64 string, got ${typeof audio}`, { delivered: delivered() })
         }
         let raw = decodeBase64Strict(audio)
         if (raw === null) {
-          throw new FrameError('ERR_FRAME_INVALID_BASE64', chunkIndex, `audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
+          throw new ChunkError('ERR_CHUNK_INVALID_BASE64', chunkIndex, `audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
         }
         if (outputFormat === 'wav' && raw.length >= 12 && raw.toString('latin1', 0, 4) === 'RIFF') {
           raw = raw.subarray(wavPayloadOffset(raw, sampleRate, chunkIndex))

@@ -24,7 +24,7 @@ export interface AudioChunkDecoderOptions extends AudioChunkDecoderCoreOptions {
  * - PCM output is sample-aligned: an odd trailing byte is carried into the next chunk.
  * - For `wav`, a RIFF header at the start of a chunk is checked and stripped.
  * - Its own errors are coded and say how much audio it delivered (`delivered`):
- *   `ERR_FRAME_INVALID_JSON`, `ERR_FRAME_INVALID_BASE64`, `ERR_FRAME_INVALID`,
+ *   `ERR_CHUNK_INVALID_JSON`, `ERR_CHUNK_INVALID_BASE64`, `ERR_CHUNK_INVALID`,
  *   `ERR_SERVER_ERROR_FRAME`, and `ERR_STREAM_TRUNCATED` when input ends before the terminator.
  *   An error from upstream passes through untouched: each stage reports its own failures.
  *

@@ -58,7 +58,7 @@ serve options:
       --host H           interface (default 127.0.0.1)
       --max-concurrent N requests in flight per key before 429 (default 1)
       --realtime-factor X  synthesis speed vs realtime (default: as fast as possible)
-      --chunk-ms N       audio per SSE frame (default 20)
+      --chunk-ms N       audio per chunk message (default 20)
       --fault SPEC       inject faults into every request, e.g. 'drop-after=3' or
                          'fail-status=429,fail-count=2,fail-retry-after=1' (see docs/errors-and-retries.md)
 

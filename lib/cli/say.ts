@@ -22,7 +22,7 @@ import { openSpeech } from './say-stream.js'
 
 /** Seconds of audio in `delivered`, as text. */
 function secondsOf(d: AudioDelivered | undefined): string {
-  return !d?.bytes || d.durationMs === undefined ? 'no audio' : `${(d.durationMs / 1000).toFixed(2)} s of audio (${d.frames} frames, ${d.bytes} bytes)`
+  return !d?.bytes || d.durationMs === undefined ? 'no audio' : `${(d.durationMs / 1000).toFixed(2)} s of audio (${d.chunks} chunks, ${d.bytes} bytes)`
 }
 
 async function readStdin(): Promise<string> {
@@ -37,7 +37,7 @@ function printStats(m: TtsMetrics): void {
     ['request sent', ms(m.requestSent)],
     ['response headers', ms(m.responseHeaders)],
     ['first SSE byte', ms(m.firstSseByte)],
-    ['first audio frame', ms(m.firstAudioEvent)],
+    ['first audio event', ms(m.firstAudioEvent)],
     ['first PCM byte (time to first audio)', ms(m.firstPcmByte)],
     ['end', ms(m.end)],
     ['audio', `${(m.audioMs / 1000).toFixed(2)} s (${m.audioBytes} bytes)`],

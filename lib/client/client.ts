@@ -112,8 +112,8 @@ export class LightningClient {
    * Streams PCM: a {@link PcmStream} whose `format` says what it carries: s16le mono at the
    * requested rate. The response body's chunks go straight through the fused SSE → PCM core
    * ({@link createSsePcmDecoder}: the same strict decoding as {@link SseParser} then
-   * {@link AudioChunkDecoder}, with a one-pass fast path for the documented frame; G.711 expanded
-   * for `ulaw`/`alaw`), one PCM Buffer per network chunk. `output_format` may be `pcm` (the
+   * {@link AudioChunkDecoder}, with a one-pass fast path for the documented chunk message; G.711
+   * expanded for `ulaw`/`alaw`), one PCM Buffer per network chunk. `output_format` may be `pcm` (the
    * default), `wav`, `ulaw` or `alaw`; `mp3` needs a decoder (use `stream()`). Errors carry
    * `delivered`. The stream ends at the `done: true` terminator, releasing the slot at once (the
    * connection too, unless the response ends right after it and the socket can be reused).

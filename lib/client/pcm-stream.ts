@@ -145,7 +145,7 @@ export class PcmOutlet {
   }
 
   #count(bytes: number): AudioDelivered {
-    return { frames: this.#chunks, bytes, durationMs: durationMs(this.#format, bytes) }
+    return { chunks: this.#chunks, bytes, durationMs: durationMs(this.#format, bytes) }
   }
 
   /** Aligns to whole samples, queues, and pauses the producer above the high-water mark. */

@@ -97,7 +97,7 @@ export type TransportFactory = (hooks: TransportHooks) => SynthesisTransport
  * **Errors** are coded and carry `delivered`: `ERR_API` (the upgrade was refused: 401, 429, 5xx
  * after retries), `ERR_CONNECTION`, `ERR_TIMEOUT` (`phase: 'idle'` when audio is owed and does not
  * come), `ERR_SERVER_ERROR_FRAME`, `ERR_STREAM_TRUNCATED` (the socket closed without `complete`),
- * `ERR_FRAME_*`, `ERR_ABORTED`. With `transport: 'sse'`, errors also carry `segment`.
+ * `ERR_CHUNK_*`, `ERR_ABORTED`. With `transport: 'sse'`, errors also carry `segment`.
  *
  * `destroy()` or the `signal` (barge-in) closes the socket at once and frees the concurrency slot.
  *

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { FrameError, InvalidRequestError, type AudioDelivered, type RequestIssue } from '../errors.js'
+import { ChunkError, InvalidRequestError, type AudioDelivered, type RequestIssue } from '../errors.js'
 import { decodeBase64Strict } from '../audio/audio-chunk-decoder.core.js'
 import { checkTtsRequest, REQUEST_DEFAULTS, type ResolvedTtsRequest, type TtsRequest } from './request.js'
 
@@ -153,8 +153,8 @@ export function wsErrorMessage(frame: Record<string, unknown>): { message: strin
 }
 
 /**
- * Reads one text frame. `index` is the 0-based frame number, for errors.
- * @throws {@link FrameError} (`ERR_FRAME_INVALID_JSON`, `ERR_FRAME_INVALID_BASE64`, `ERR_FRAME_INVALID`)
+ * Reads one text frame. `index` is the 0-based message number, the errors' `chunkIndex`.
+ * @throws {@link ChunkError} (`ERR_CHUNK_INVALID_JSON`, `ERR_CHUNK_INVALID_BASE64`, `ERR_CHUNK_INVALID`)
  *   with `delivered` from the callback.
  */
 export function parseWsFrame(text: string, index: number, delivered: () => AudioDelivered): WsFrame {
@@ -162,19 +162,19 @@ export function parseWsFrame(text: string, index: number, delivered: () => Audio
   try {
     msg = JSON.parse(text)
   } catch (err) {
-    throw new FrameError('ERR_FRAME_INVALID_JSON', index, `WebSocket frame is not valid JSON (${text.length} chars)`, { cause: err, delivered: delivered() })
+    throw new ChunkError('ERR_CHUNK_INVALID_JSON', index, `WebSocket frame is not valid JSON (${text.length} chars)`, { cause: err, delivered: delivered() })
   }
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-    throw new FrameError('ERR_FRAME_INVALID', index, 'WebSocket frame is not a JSON object', { delivered: delivered() })
+    throw new ChunkError('ERR_CHUNK_INVALID', index, 'WebSocket frame is not a JSON object', { delivered: delivered() })
   }
   const m = msg as Record<string, unknown>
   const data = m['data'] !== null && typeof m['data'] === 'object' ? (m['data'] as Record<string, unknown>) : undefined
   switch (m['status']) {
     case 'chunk': {
       const audio = data?.['audio']
-      if (typeof audio !== 'string') throw new FrameError('ERR_FRAME_INVALID', index, 'chunk frame without data.audio', { delivered: delivered() })
+      if (typeof audio !== 'string') throw new ChunkError('ERR_CHUNK_INVALID', index, 'chunk frame without data.audio', { delivered: delivered() })
       const pcm = decodeBase64Strict(audio)
-      if (pcm === null) throw new FrameError('ERR_FRAME_INVALID_BASE64', index, `data.audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
+      if (pcm === null) throw new ChunkError('ERR_CHUNK_INVALID_BASE64', index, `data.audio is not valid base64 (${audio.length} chars)`, { delivered: delivered() })
       return { type: 'chunk', audio: pcm }
     }
     case 'word_timestamp': {
@@ -183,7 +183,7 @@ export function parseWsFrame(text: string, index: number, delivered: () => Audio
       const end = data?.['end']
       const id = data?.['id']
       if (typeof word !== 'string' || typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end)) {
-        throw new FrameError('ERR_FRAME_INVALID', index, 'word_timestamp frame without data.word, data.start and data.end', { delivered: delivered() })
+        throw new ChunkError('ERR_CHUNK_INVALID', index, 'word_timestamp frame without data.word, data.start and data.end', { delivered: delivered() })
       }
       return { type: 'word', word: { word, start, end, index: typeof id === 'number' ? id : -1 } }
     }

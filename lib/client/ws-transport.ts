@@ -38,8 +38,8 @@ import type { IncomingMessage, ClientRequest } from 'node:http'
 import {
   AbortError,
   ApiError,
+  ChunkError,
   ConnectionError,
-  FrameError,
   ServerStreamError,
   StreamTruncatedError,
   TimeoutError,
@@ -373,7 +373,7 @@ export class WsTransport implements SynthesisTransport {
     this.#lastFrameAt = performance.now()
     this.#hooks.mark('firstFrame')
     if (isBinary) {
-      this.#fail(new FrameError('ERR_FRAME_INVALID', index, 'binary WebSocket frame (the protocol sends JSON text)', { delivered: this.#hooks.received() }))
+      this.#fail(new ChunkError('ERR_CHUNK_INVALID', index, 'binary WebSocket frame (the protocol sends JSON text)', { delivered: this.#hooks.received() }))
       return
     }
     let frame
@@ -414,7 +414,7 @@ export class WsTransport implements SynthesisTransport {
           break
         }
         this.#fail(
-          new ServerStreamError({ frameIndex: index, status: 'error', message: frame.message, frame: frame.frame, delivered: this.#hooks.received() }),
+          new ServerStreamError({ chunkIndex: index, status: 'error', message: frame.message, frame: frame.frame, delivered: this.#hooks.received() }),
         )
         break
       }

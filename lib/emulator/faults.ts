@@ -13,19 +13,19 @@
 export interface EmulatorFaults {
   /** Wait this long before answering (before the response headers). */
   stallBeforeMs?: number | undefined
-  /** Stall `stallMs` after chunk frame K (0-based) was written. */
+  /** Stall `stallMs` after chunk message K (0-based) was written. */
   stallAfterChunk?: number | undefined
   /** Length of the `stallAfterChunk` stall, ms. @defaultValue `1000` */
   stallMs?: number | undefined
-  /** Destroy the connection after chunk frame K was written (no terminator). */
+  /** Destroy the connection after chunk message K was written (no terminator). */
   dropAfterChunk?: number | undefined
-  /** Chunk frame K carries malformed JSON. */
+  /** Chunk message K carries malformed JSON. */
   malformedJsonAt?: number | undefined
-  /** Chunk frame K carries invalid base64. */
+  /** Chunk message K carries invalid base64. */
   badBase64At?: number | undefined
-  /** Send an error frame `{"status":"error","message":…}` instead of chunk frame K, then end. */
+  /** Send an error event `{"status":"error","message":…}` instead of chunk message K, then end. */
   errorFrameAt?: number | undefined
-  /** Write every frame one byte at a time. */
+  /** Write every SSE event one byte at a time. */
   splitWrites?: boolean | undefined
   /** End the stream cleanly without the `done: true` terminator. */
   noTerminator?: boolean | undefined

@@ -31,9 +31,9 @@ export interface EmulatorOptions extends WsEmulatorOptions {
   maxConcurrent?: number | undefined
   /** `Retry-After` seconds on 429; `null` omits the header. @defaultValue `1` */
   retryAfter?: number | null | undefined
-  /** Audio per SSE chunk frame, in ms. @defaultValue `20` */
+  /** Audio per chunk message (SSE event), in ms. @defaultValue `20` */
   chunkMs?: number | undefined
-  /** Audio bytes per chunk frame (overrides `chunkMs`; may be odd, to split samples). */
+  /** Audio bytes per chunk message (overrides `chunkMs`; may be odd, to split samples). */
   chunkBytes?: number | undefined
   /** Synthesis speed as a multiple of realtime; `Infinity` sends as fast as the socket allows. @defaultValue `Infinity` */
   realtimeFactor?: number | undefined
@@ -41,7 +41,7 @@ export interface EmulatorOptions extends WsEmulatorOptions {
   firstByteDelayMs?: number | undefined
   /** 400 body shape: the live server's zod issues, or the documented `{error, message}`. @defaultValue `'zod'` */
   errorShape?: 'zod' | 'documented' | undefined
-  /** Chunk frame shape: current `{audio, done, status}` or the pre-2026 `{audio}` with `{done:true}` terminator. @defaultValue `'current'` */
+  /** Chunk message shape: current `{audio, done, status}` or the pre-2026 `{audio}` with `{done:true}` terminator. @defaultValue `'current'` */
   frameShape?: 'current' | 'legacy' | undefined
   /** SSE line ending. @defaultValue `'\n'` */
   lineEnding?: '\n' | '\r\n' | '\r' | undefined
@@ -63,7 +63,7 @@ export interface EmulatorStats {
   connections: number
   /** Synthesis requests whose client went away before the end. */
   clientAborts: number
-  /** SSE frames written. */
+  /** Chunk messages written: SSE events, and WebSocket messages on the WebSocket route. */
   framesWritten: number
 }
 

@@ -1,24 +1,24 @@
 /**
  * The emulator's SSE framing, exactly as the vendor writes it (`reference/lightning-api.md` §4):
- * chunk frames, the terminator, how an utterance is cut into chunks, and a writer that honours
+ * chunk messages, the terminator, how an utterance is cut into chunks, and a writer that honours
  * the socket's backpressure (and can write one byte at a time, to test parsers).
  * @module
  */
 import type { ServerResponse } from 'node:http'
 
-/** Serializes one SSE chunk frame exactly as the emulator writes it. */
+/** Serializes one chunk message (SSE event) exactly as the emulator writes it. */
 export function sseChunkFrame(audio: Buffer, shape: 'current' | 'legacy' = 'current', eol = '\n'): string {
   const b64 = audio.toString('base64')
   const json = shape === 'current' ? `{"audio":"${b64}","done":false,"status":"206"}` : `{"audio":"${b64}"}`
   return `event: audio${eol}data: ${json}${eol}${eol}`
 }
 
-/** Serializes the terminator frame (no `event:` line, as the vendor sends it). */
+/** Serializes the terminator event (no `event:` line, as the vendor sends it). */
 export function sseTerminator(shape: 'current' | 'legacy' = 'current', eol = '\n'): string {
   return `data: ${shape === 'current' ? '{"status":"200","done":true}' : '{"done":true}'}${eol}${eol}`
 }
 
-/** Serializes the mid-stream error frame the vendor sends when synthesis fails. @internal */
+/** Serializes the mid-stream error event the vendor sends when synthesis fails. @internal */
 export function sseErrorFrame(message: string, eol = '\n'): string {
   return `data: {"status":"error","message":${JSON.stringify(message)}}${eol}${eol}`
 }
@@ -34,13 +34,13 @@ export function splitChunks(audio: Buffer, bytesPerChunk: number): Buffer[] {
 export interface WriterCounts {
   /** `res.write()` calls that returned false. */
   blockedWrites: number
-  /** Frames written. */
+  /** SSE events written. */
   framesWritten: number
 }
 
 /**
- * Writes frames to a response, waiting for `'drain'` when the socket's buffer is full (so a slow
- * client slows synthesis, as with the vendor). `splitWrites` writes every byte on its own.
+ * Writes SSE events to a response, waiting for `'drain'` when the socket's buffer is full (so a
+ * slow client slows synthesis, as with the vendor). `splitWrites` writes every byte on its own.
  * @internal
  */
 export function sseWriter(res: ServerResponse, counts: WriterCounts, splitWrites: boolean): (frame: string) => Promise<void> {

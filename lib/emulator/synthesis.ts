@@ -2,8 +2,8 @@
  * One synthesis request on the emulator's HTTP routes (`POST /waves/v1/tts/live` and the sync
  * `POST /waves/v1/tts`): the body is validated like the vendor's (zod-style 400s), injected
  * failures answer first, then a per-key concurrency unit is taken (429 with `Retry-After` at the
- * limit), the engine renders the utterance, and it is sent: whole (sync) or as SSE chunk frames,
- * paced to `realtimeFactor`, honouring the socket's backpressure, with the injected faults.
+ * limit), the engine renders the utterance, and it is sent: whole (sync) or as chunk messages (SSE
+ * events), paced to `realtimeFactor`, honouring the socket's backpressure, with the injected faults.
  * @module
  */
 import { randomUUID } from 'node:crypto'
@@ -184,9 +184,9 @@ export async function serveSynthesis(ctx: SynthesisContext, req: IncomingMessage
 }
 
 /**
- * Writes the utterance as SSE chunk frames, paced to `realtimeFactor`, with the injected faults.
- * Resolves true when the terminator was written (the caller ends the response), false when the
- * response was ended, cut or abandoned here.
+ * Writes the utterance as chunk messages (SSE events), paced to `realtimeFactor`, with the
+ * injected faults. Resolves true when the terminator was written (the caller ends the response),
+ * false when the response was ended, cut or abandoned here.
  */
 async function streamFrames(
   ctx: SynthesisContext,
@@ -227,7 +227,7 @@ async function streamFrames(
     sentMs += (chunk.length / 2 / rate) * 1000
     if (k === faults.dropAfterChunk) {
       // destroySoon flushes what was written, then closes the TCP connection mid-body;
-      // res.destroy() would discard queued frames and drop before them instead.
+      // res.destroy() would discard queued events and drop before them instead.
       res.socket?.destroySoon()
       return false
     }

@@ -17,7 +17,7 @@ export interface TtsTimings {
   responseHeaders?: number | undefined
   /** The first body byte of the SSE stream was read. */
   firstSseByte?: number | undefined
-  /** The first frame carrying audio was decoded. */
+  /** The first chunk message (SSE event) carrying audio was decoded. */
   firstAudioEvent?: number | undefined
   /** The first PCM byte left the client's last stage: time to first audio. */
   firstPcmByte?: number | undefined
