@@ -1,11 +1,10 @@
-// SSE → PCM benchmark: lightning-stream's pure cores (SseDecoder + FrameDecoder) against, in the
+// SSE → PCM benchmark: lightning-stream's pure cores (SseParser + AudioChunkDecoder cores) against, in the
 // same run: the hand-written floor (eventsource-parser 3 + StringDecoder + JSON.parse +
 // Buffer.from(base64), no checks); the vendor docs' snippet (buffer += chunk.toString(),
 // split('\n\n')), which is what users write today; and memcpy of the decoded PCM (the limit).
 // Scenarios are named by network chunk size. Every variant's PCM is checked byte for byte.
 import { StringDecoder } from 'node:string_decoder'
 import { createParser } from 'eventsource-parser'
-import {  } from '../dist/esm/index.js'
 import { createAudioChunkDecoder, createSseParser } from '../dist/esm/core.js'
 import { sseChunkFrame, sseTerminator, splitChunks } from '../dist/esm/emulator/index.js'
 import { chunks, interleave, machine, QUICK, speechLike } from './lib.mjs'
@@ -78,7 +77,7 @@ for (const [label, size, seconds] of [
   }
   const ms = interleave(
     [
-      { name: 'lightning-stream (SseDecoder + FrameDecoder)', run: () => ours(pieces), check: same },
+      { name: 'lightning-stream (SseParser + AudioChunkDecoder cores)', run: () => ours(pieces), check: same },
       { name: 'eventsource-parser + JSON + base64 by hand (floor)', run: () => floor(pieces), check: same },
       // The snippet decodes split UTF-8 and CRLF streams wrongly; on this ASCII LF stream it is correct.
       { name: "vendor docs snippet (split('\\n\\n'))", run: () => docsSnippet(pieces), check: same },
