@@ -51,7 +51,7 @@ if ([...TEXT].length !== 64) throw new Error('the utterance must be 64 character
 const REQ = { text: TEXT, voice_id: 'magnus', sample_rate: 24000 }
 const AUDIO_MS = 3840
 
-const cli = fileURLToPath(new URL('../dist/esm/cli/main.js', import.meta.url))
+const cli = fileURLToPath(new URL('../dist/esm/cli/bin.js', import.meta.url))
 const emulator = spawn(process.execPath, [cli, 'serve', '--port', '0', '--max-concurrent', '8', '--engine', 'tone'], { stdio: ['ignore', 'pipe', 'inherit'] })
 const url = await new Promise((resolve) => emulator.stdout.once('data', (d) => resolve(d.toString().trim())))
 const client = new ls.LightningClient({ baseUrl: url, maxConcurrent: 8 })
