@@ -53,6 +53,20 @@ export {
   type PlayoutWait,
 } from './sinks/playout.core.js'
 
+// Wall-clock pacing (the timer-driven clock behind Pacer and the WebRTC sink): time is passed in.
+export {
+  createPacerCore,
+  type PacerCore,
+  type PacerCoreOptions,
+  type PacerDecision,
+  type PacerFrame,
+  type PacerSilence,
+  type PacerEnd,
+  type PacerStop,
+  type PacerWait,
+  type PacerMetrics,
+} from './sinks/pacer.core.js'
+
 // Formats and containers.
 export { assertPcmFormat, isPcmFormat, bytesPerSampleFrame, bytesPerSample, describeFormat, durationMs, type CodedEncoding } from './audio/format.js'
 export { wavHeader, parseWavHeader, WAV_UNKNOWN_SIZE, type WavInfo } from './audio/wav-header.js'
