@@ -100,6 +100,24 @@ t.test('an unknown voice (exit 3) leaves no file, and an existing file survives'
   t.same(listing(dir), ['keep.wav'])
 })
 
+t.test('no ffmpeg for mp3/flac: exit 1 before any synthesis is asked for; an existing file survives', async (t) => {
+  const emu = await startEmulator()
+  t.teardown(() => emu.close())
+  const dir = fresh()
+  writeFileSync(join(dir, 'keep.mp3'), 'precious')
+  for (const name of ['keep.mp3', 'new.flac']) {
+    const child = spawn(process.execPath, [bin, 'say', 'hi', '-o', name, '--base-url', emu.url, '-q'], { env: { ...env, SMALLEST_API_KEY: 'sk_test_key', FFMPEG_PATH: '/nonexistent/ffmpeg' }, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    const err: Buffer[] = []
+    child.stderr.on('data', (c: Buffer) => err.push(c))
+    const status = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    t.equal(status, 1, `${name}: exit 1 (a missing tool)`)
+    t.match(Buffer.concat(err).toString(), /ffmpeg was not found at '\/nonexistent\/ffmpeg': install it .*FFMPEG_PATH/, `${name}: says what is missing and the fix`)
+  }
+  t.equal(emu.stats.requests, 0, 'no synthesis was requested')
+  t.same(listing(dir), ['keep.mp3'], 'no new file')
+  t.equal(readFileSync(join(dir, 'keep.mp3'), 'utf8'), 'precious', 'the existing file is untouched')
+})
+
 t.test('a connection dropped mid-stream: target untouched, the message says what was delivered; --keep-partial keeps a valid file', async (t) => {
   const emulator = await startEmulator({ engine: toneEngine, maxConcurrent: 8, faults: { dropAfterChunk: 3 } })
   t.teardown(() => emulator.close())

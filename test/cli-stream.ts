@@ -52,7 +52,7 @@ t.test('say without -o plays through the first player on PATH, from its stdin', 
 t.test('say without -o and no player says how to get one, or to use -o', async (t) => {
   const empty = mkdtempSync(join(tmpdir(), 'ls-no-player-'))
   const r = spawnSync(process.execPath, [bin, 'say', 'Silence.', '--engine', 'tone'], { env: { ...env, PATH: empty }, cwd: dir })
-  t.equal(r.status, 2)
+  t.equal(r.status, 1, 'a missing tool is exit 1, as a missing ffmpeg is (not 2, usage)')
   t.match(r.stderr.toString(), /no audio player found \(ffplay, paplay, aplay or afplay\).*apt install ffmpeg.*-o out\.wav/s)
   t.equal(findPlayer(empty), undefined)
 })

@@ -90,7 +90,7 @@ t.test('say writes ogg, opus, mp3 and flac, with --rate/--channels shaping and -
   }
   const stats = run(['say', 'Stats.', '-o', join(dir, 's.wav'), '--engine', 'tone', '--stats'])
   t.match(stats.stderr.toString(), /first PCM byte \(time to first audio\)\s+\d+\.\d ms/)
-  t.match(stats.stderr.toString(), /realtime factor\s+\d/)
+  t.match(stats.stderr.toString(), /realtime factor \(synthesis, request to end\)\s+\d/)
 })
 
 t.test('an API error exits 3', async (t) => {

@@ -5,12 +5,12 @@ import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Readable } from 'node:stream'
 import type { PcmFormat } from '../lib/audio/format.js'
 import { AUDIO_MEDIA_TYPES, type FfmpegOutput } from '../lib/codecs/ffmpeg-args.js'
-import { FfmpegTranscoder } from '../lib/codecs/ffmpeg-transcoder.js'
+import { ffmpegFound, FfmpegTranscoder } from '../lib/codecs/ffmpeg-transcoder.js'
 import { collectBytes, errorOf, splitEvery } from './fixtures/helpers.js'
 import { ffprobe } from './fixtures/ffmpeg.js'
 import { ffmpegForLibrary } from './fixtures/tools.js'
@@ -126,3 +126,23 @@ t.test('100 aborted transcodes leave no ffmpeg process behind', async (t) => {
   const children = ps.stdout.split('\n').map((s) => Number(s.trim())).filter((p) => pids.includes(p))
   t.same(children, [], 'no child of this process is left (zombie or orphan)')
 })
+
+t.test('a missing ffmpeg is found when the transcoder is constructed, before any audio (ffmpegFound)', async (t) => {
+  const pcm = { sampleRate: 8000, channels: 1, encoding: 's16le' } as const
+  t.throws(() => new FfmpegTranscoder({ input: pcm, output: 'mp3', ffmpegPath: '/nonexistent/ffmpeg' }), { name: 'FfmpegError', code: 'ERR_FFMPEG', message: /ffmpeg was not found at '\/nonexistent\/ffmpeg'.*FFMPEG_PATH/ })
+  t.equal(ffmpegFound('/nonexistent/ffmpeg'), false, 'a path that is not there')
+  const plain = join(mkdtempSync(join(tmpdir(), 'ls-not-exec-')), 'ffmpeg')
+  writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 })
+  t.equal(ffmpegFound(plain), false, 'a file that is not executable')
+  t.equal(ffmpegFound(tmpdir()), false, 'a directory')
+  t.equal(ffmpegFound(process.execPath), true, 'an executable path')
+  t.equal(ffmpegFound('definitely-not-a-tool-on-path'), false, 'a bare name not on PATH')
+  const saved = process.env['PATH']
+  process.env['PATH'] = `/nonexistent-dir:${dirname(process.execPath)}`
+  try {
+    t.equal(ffmpegFound(basename(process.execPath)), true, 'a bare name found on PATH')
+  } finally {
+    process.env['PATH'] = saved
+  }
+})
+

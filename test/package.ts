@@ -1,9 +1,10 @@
 import t from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, posix } from 'node:path'
 import { VERSION } from '../lib/index.js'
+import { HELP } from '../lib/cli/args.js'
 
 const root = new URL('..', import.meta.url).pathname
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -63,6 +64,14 @@ for (const dep of [...Object.keys(pkgJson.dependencies), '@types/node', 'undici-
 mkdirSync(join(project, 'node_modules', '.bin'))
 symlinkSync('../lightning-stream/dist/esm/cli/bin.js', join(project, 'node_modules', '.bin', 'lightning-stream'))
 writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, dependencies: { 'lightning-stream': pkg.version } }))
+
+t.test('the guides ship with the package (the README and --help point at docs/*.md), not the generated quick report', async (t) => {
+  const guides = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md') && f !== 'benchmarks-quick.md')
+  t.ok(guides.length >= 8, `${guides.length} guides`)
+  for (const g of guides) t.ok(packed.includes(`docs/${g}`), `docs/${g} is in the package`)
+  t.notOk(packed.includes('docs/benchmarks-quick.md'))
+  t.match(HELP, /docs\/errors-and-retries\.md/)
+})
 
 t.test('package.json: repository, homepage and bugs (the README\'s relative links resolve on npm)', async (t) => {
   t.match(pkgJson.repository, { type: 'git', url: /^git\+https:\/\/github\.com\/lightning-stream\/lightning-stream\.git$/ })

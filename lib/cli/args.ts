@@ -69,7 +69,8 @@ general:
       --version          print the version
 
 Exit codes: 0 ok, 2 usage, 3 API error (HTTP status), 4 network or timeout,
-            5 stream error (truncated, malformed), 130 interrupted, 1 anything else.
+            5 stream error (truncated, malformed), 130 interrupted, 1 anything else
+            (a missing ffmpeg, Opus engine or audio player included).
 
 Examples:
   lightning-stream say "Hello from Lightning." -o hello.wav

@@ -5,6 +5,8 @@
  * @internal
  * @module
  */
+import { ffmpegFound, ffmpegMissingError } from '../codecs/ffmpeg-transcoder.js'
+import { OPUS_ENGINES, OpusEngineMissingError, opusEngineInstalled } from '../codecs/opus-engines.js'
 import { resolveTtsRequest, type TtsRequest } from '../client/request.js'
 import { resolveStreamTextRequest } from '../client/ws-protocol.js'
 import type { PcmFormat } from '../audio/format.js'
@@ -41,10 +43,10 @@ function printStats(m: TtsMetrics): void {
     ['first PCM byte (time to first audio)', ms(m.firstPcmByte)],
     ['end', ms(m.end)],
     ['audio', `${(m.audioMs / 1000).toFixed(2)} s (${m.audioBytes} bytes)`],
-    ['realtime factor', m.realtimeFactor === undefined ? '-' : `${m.realtimeFactor.toFixed(1)}×`],
+    ['realtime factor (synthesis, request to end)', m.realtimeFactor === undefined ? '-' : `${m.realtimeFactor.toFixed(1)}×`],
     ['retries', String(m.retries)],
   ]
-  for (const [k, v] of rows) process.stderr.write(`  ${k.padEnd(38)} ${v}\n`)
+  for (const [k, v] of rows) process.stderr.write(`  ${k.padEnd(44)} ${v}\n`)
 }
 
 /** Runs `say`; resolves with the exit code (a failure kept with `--keep-partial` is not thrown). */
@@ -52,7 +54,8 @@ export async function say(values: Values, positionals: string[], log: (s: string
   // Without -o, play through the default audio device (player.ts): ffplay reads WAV, the others raw PCM.
   const player = values.output === undefined ? findPlayer() : undefined
   if (values.output === undefined) {
-    if (!player) throw new UsageError(NO_PLAYER_HELP)
+    // A missing tool, like a missing ffmpeg: exit 1 (a failure of the machine), not 2 (usage).
+    if (!player) throw new Error(NO_PLAYER_HELP)
     if (player.name === 'afplay') throw new UsageError('afplay cannot read a pipe: use -o out.wav and play the file')
     if (values.format !== undefined) throw new UsageError('--format applies to -o FILE or -o -')
   }
@@ -65,6 +68,12 @@ export async function say(values: Values, positionals: string[], log: (s: string
   const opus = kind === 'ogg' || kind === 'opus'
   if (opus && rate !== undefined && !OPUS_SAMPLE_RATES.includes(rate)) throw new UsageError(`--rate for Opus must be one of ${OPUS_SAMPLE_RATES.join(', ')} (got ${rate})`)
   if (values['keep-partial'] && resolved?.destination.type !== 'file') throw new UsageError('--keep-partial applies to a file (-o FILE)')
+  // The encoder's tools are checked before any audio is asked for: a missing ffmpeg costs no
+  // synthesis (an Ogg falls back to ffmpeg only when no Opus engine is installed).
+  const noOpusEngine = opus && !OPUS_ENGINES.some((e) => opusEngineInstalled(e))
+  if ((kind === 'mp3' || kind === 'flac' || noOpusEngine) && !ffmpegFound()) {
+    throw noOpusEngine ? new OpusEngineMissingError([...OPUS_ENGINES]) : ffmpegMissingError()
+  }
   let text = positionals.join(' ')
   if (text === '-') text = ''
   if (!text && !values.stream) {
@@ -146,7 +155,7 @@ export async function say(values: Values, positionals: string[], log: (s: string
       }))
     } catch (err) {
       stopProgress()
-      throw withFileNote(err, destination!, pcm.delivered, interrupted)
+      throw withFileNote(err, destination!, pcm.delivered, interrupted, values['keep-partial'] === true)
     }
     await playing?.done
     await speech?.finish()
@@ -164,7 +173,7 @@ export async function say(values: Values, positionals: string[], log: (s: string
     const what = engine === 'tone' ? 'tone (the emulator\'s test signal, not speech)' : 'speech'
     log(
       `lightning-stream: ${where}: ${seconds.toFixed(2)} s of ${what} as ${kind} (${describeOutput(kind, target, br)})` +
-        `, first audio after ${(m.firstPcmByte ?? 0).toFixed(0)} ms, ${(seconds / wall).toFixed(1)}× realtime`,
+        `, first audio after ${(m.firstPcmByte ?? 0).toFixed(0)} ms, ${(seconds / wall).toFixed(1)}× realtime end to end`,
     )
     if (values.stats) printStats(m)
     return EXIT.ok
@@ -181,12 +190,12 @@ export async function say(values: Values, positionals: string[], log: (s: string
 /** What a failed `say` adds to its error message: how much audio arrived, what became of the output. */
 export const NOTES = new WeakMap<object, { note: string; interrupted: boolean }>()
 
-function withFileNote(err: unknown, destination: Destination, delivered: AudioDelivered, interrupted: boolean): unknown {
+function withFileNote(err: unknown, destination: Destination, delivered: AudioDelivered, interrupted: boolean, keepPartial: boolean): unknown {
   if (!(err instanceof Error) || (err as { code?: unknown }).code === 'EPIPE') return err
   const d = (err as { delivered?: AudioDelivered }).delivered ?? delivered
   const fate =
     destination.type === 'file'
-      ? `${destination.path} was not written${d.bytes > 0 ? ' (--keep-partial keeps what arrived)' : ''}`
+      ? `${destination.path} was not written${d.bytes > 0 ? (keepPartial ? ' (--keep-partial had nothing valid to keep: the encoder failed)' : ' (--keep-partial keeps what arrived)') : ''}`
       : `written to ${destination.type === 'stdout' ? 'stdout' : destination.type === 'player' ? destination.name : destination.path} as it arrived`
   NOTES.set(err, { note: `${secondsOf(d)} had arrived (delivered); ${fate}`, interrupted })
   return err

@@ -5,6 +5,8 @@
  * @module
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { accessSync, constants, statSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import { Duplex } from 'node:stream'
 import type { Readable, Writable } from 'node:stream'
 import { LightningStreamError } from '../errors.js'
@@ -24,6 +26,32 @@ export class FfmpegError extends LightningStreamError {
     this.signal = init.signal ?? null
     this.stderr = init.stderr ?? ''
   }
+}
+
+/**
+ * Whether `ffmpegPath` names an executable file: a path is checked as is, a bare name is looked for
+ * on `PATH`. On Windows (PATHEXT, `.exe`) it answers true and leaves the answer to the spawn.
+ * @param ffmpegPath - @defaultValue `process.env.FFMPEG_PATH`, else `'ffmpeg'`
+ * @internal
+ */
+export function ffmpegFound(ffmpegPath: string = process.env['FFMPEG_PATH'] ?? 'ffmpeg'): boolean {
+  if (process.platform === 'win32') return true
+  const executable = (file: string): boolean => {
+    try {
+      accessSync(file, constants.X_OK)
+      return statSync(file).isFile()
+    } catch {
+      return false
+    }
+  }
+  if (ffmpegPath.includes('/')) return executable(ffmpegPath)
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, ffmpegPath)))
+}
+
+/** The error for an ffmpeg that is not there: what was looked for, and the fix. @internal */
+export function ffmpegMissingError(ffmpegPath: string = process.env['FFMPEG_PATH'] ?? 'ffmpeg'): FfmpegError {
+  const where = ffmpegPath.includes('/') ? `at '${ffmpegPath}'` : `on PATH ('${ffmpegPath}')`
+  return new FfmpegError(`ffmpeg was not found ${where}: install it (apt-get install ffmpeg, brew install ffmpeg) or set FFMPEG_PATH.`)
 }
 
 /** How ffmpeg ended. */
@@ -69,6 +97,9 @@ const MAX_STDERR = 8 * 1024
  * const pcm = client.pcm(req)
  * await pipeline(pcm, new FfmpegTranscoder({ input: pcm.format, output: 'mp3' }), createWriteStream('hi.mp3'))
  * ```
+ * @throws {@link FfmpegError} (`ERR_FFMPEG`) from the constructor when `ffmpegPath` is not an
+ * executable (checked on `PATH` for a bare name), before any audio is asked for; later, when
+ * ffmpeg cannot start or exits non-zero, as the stream's error.
  */
 export class FfmpegTranscoder extends Duplex {
   /** The argument array ffmpeg was started with. */
@@ -93,6 +124,8 @@ export class FfmpegTranscoder extends Duplex {
     super({ readableObjectMode: false, writableObjectMode: false })
     this.args = ffmpegArgs(options)
     this.ffmpegPath = options.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg'
+    // Checked now, so a missing ffmpeg fails before any audio is asked for, not after.
+    if (!ffmpegFound(this.ffmpegPath)) throw ffmpegMissingError(this.ffmpegPath)
     this.#grace = options.killGraceMs ?? 2000
     this.#exitTimeout = options.exitTimeoutMs ?? 500
     this.#toFile = options.outputPath !== undefined

@@ -122,7 +122,7 @@ function isOutputKind(kind: unknown): kind is OutputKind {
  *
  * | kind | stages | MIME type | extension |
  * |---|---|---|---|
- * | `wav` | {@link WavEncoder} (a streaming header; the encoder emits `'header'` with the real sizes at the end) | `audio/wav` | `wav` |
+ * | `wav` | {@link WavEncoder} (a streaming header with unknown sizes, for pipes and HTTP; the encoder emits `'header'` with the real sizes at the end). For a `.wav` file use `writeWavFile`, which writes the exact sizes | `audio/wav` | `wav` |
  * | `ogg`, `opus` | `convertPcm` to the Opus rate when needed, {@link OpusEncoder}, {@link OggOpusMuxer} | `audio/ogg` | `ogg`, `opus` |
  * | `mp3` | {@link FfmpegTranscoder} (libmp3lame) | `audio/mpeg` | `mp3` |
  * | `aac` | {@link FfmpegTranscoder} (AAC in ADTS) | `audio/aac` | `aac` |

@@ -10,6 +10,8 @@ import { finished, pipeline } from 'node:stream/promises'
 import { Transform, type Duplex } from 'node:stream'
 import { AbortError, ApiError, ConnectionError, InvalidOptionError, InvalidRequestError, LightningStreamError, MissingApiKeyError, TimeoutError } from '../errors.js'
 import { createOutputChain } from '../codecs/output-chain.js'
+import { ffmpegFound, ffmpegMissingError } from '../codecs/ffmpeg-transcoder.js'
+import { OPUS_ENGINES, OpusEngineMissingError, opusEngineInstalled } from '../codecs/opus-engines.js'
 import { retryAfterMs } from '../client/retry.js'
 import type { PcmReadable } from '../client/pcm-stream.js'
 import type { TtsResponseInfo } from '../client/tts-source.js'
@@ -187,15 +189,22 @@ export async function sendAudio(res: ServerResponse, input: PcmReadable | (() =>
   let stages: Duplex[]
   let mimeType: string
   try {
+    if (!HTTP_FORMATS.includes(format)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
+    // The encoder's tools are checked before any audio is asked for: a missing ffmpeg or Opus engine
+    // costs no synthesis (the function form is not even called).
+    const ffmpegPath = options.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg'
+    if (format === 'mp3' && !ffmpegFound(ffmpegPath)) throw ffmpegMissingError(ffmpegPath)
+    if (format === 'ogg' && !OPUS_ENGINES.some((e) => opusEngineInstalled(e))) throw new OpusEngineMissingError([...OPUS_ENGINES])
     pcm = typeof input === 'function' ? input() : input
     assertPcmInput(pcm, 'sendAudio')
-    if (!HTTP_FORMATS.includes(format)) throw new InvalidOptionError('format', `must be wav, ogg or mp3 (got ${String(format)})`)
     // Ogg is encoded from 48 kHz (the input resampled when it is not), as it always was here.
     const chain = createOutputChain(format, pcm.format, { bitrate: options.bitrate, ffmpegPath: options.ffmpegPath, sampleRate: format === 'ogg' ? 48000 : undefined })
     stages = chain.stages
     mimeType = chain.mimeType
   } catch (err) {
-    if (typeof (pcm as { destroy?: unknown } | undefined)?.destroy === 'function') pcm!.destroy()
+    // A stream given (or already made) is released: nothing will read it.
+    const given = pcm ?? (typeof input === 'function' ? undefined : input)
+    if (typeof (given as { destroy?: unknown } | undefined)?.destroy === 'function') (given as { destroy(): void }).destroy()
     writeError(res, report(err as Error, 'before-audio'))
     throw err
   }
