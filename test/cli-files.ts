@@ -44,7 +44,7 @@ function listing(dir: string): string[] {
 t.test('every format: exact duration by ffprobe, music-metadata and decoding', async (t) => {
   const dir = fresh()
   const seconds = N / 24000
-  for (const kind of ['wav', 'ogg', 'opus', 'mp3', 'flac', 'pcm']) {
+  for (const kind of ['wav', 'ogg', 'opus', 'mp3', 'flac', 'aac', 'webm', 'pcm']) {
     const out = join(dir, `out.${kind}`)
     const r = run(dir, ['say', TEXT, '-o', out, '--engine', 'tone', '-q'])
     t.equal(r.status, 0, `${kind}: ${r.stderr.toString()}`)
@@ -75,6 +75,15 @@ t.test('every format: exact duration by ffprobe, music-metadata and decoding', a
       t.equal(Number(stream['duration_ts']), N, 'flac: ffprobe sample count')
       t.equal(meta.format.duration, seconds, 'flac: music-metadata duration')
       t.equal(decodedSamples(out), N, 'flac: decodes exactly')
+    } else if (kind === 'webm') {
+      t.equal(stream['codec_name'], 'opus', 'webm: Opus')
+      t.equal(decodedSamples(out, 48000), 2 * N, 'webm: ffmpeg decodes exactly the input (48 kHz; pre-skip trimmed)')
+    } else if (kind === 'aac') {
+      // ADTS has no gapless info: the decoder's priming (1024 samples) and the last frame's padding
+      // stay, so the decoded length is the input plus less than two AAC frames, never less.
+      t.equal(stream['codec_name'], 'aac', 'aac: AAC')
+      const got = decodedSamples(out)
+      t.ok(got >= N && got < N + 2 * 1024, `aac: decodes ${got} samples for ${N} (priming and padding, under two frames)`)
     } else {
       // mp3: the seekable file has a Xing/Info frame count and LAME gapless info (delay, padding).
       const frames = Math.round((Number(probe.format['duration']) * 24000) / 576)
@@ -83,7 +92,7 @@ t.test('every format: exact duration by ffprobe, music-metadata and decoding', a
       t.equal(decodedSamples(out), N, 'mp3: ffmpeg decodes exactly the input (LAME gapless trim)')
     }
   }
-  t.same(listing(dir), ['out.flac', 'out.mp3', 'out.ogg', 'out.opus', 'out.pcm', 'out.wav'], 'no temporary files left')
+  t.same(listing(dir), ['out.aac', 'out.flac', 'out.mp3', 'out.ogg', 'out.opus', 'out.pcm', 'out.wav', 'out.webm'], 'no temporary files left')
 })
 
 t.test('an unknown voice (exit 3) leaves no file, and an existing file survives', async (t) => {

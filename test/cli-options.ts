@@ -29,7 +29,7 @@ t.test('options are checked before anything starts (exit 2), never ignored', asy
     [['say', 'hi', '-o', join(dir, 'no/such/dir/x.wav')], /directory '.*no\/such\/dir' does not exist/],
     [['say', 'hi', '-o', 'x.wav', '--rate', '0'], /--rate must be an integer from 8000 to 192000/],
     [['say', 'hi', '-o', 'x.ogg', '--rate', '44100'], /--rate for Opus must be one of 8000, 12000, 16000, 24000, 48000/],
-    [['say', 'hi', '-o', 'x.wav', '--bitrate', '32000'], /--bitrate applies to ogg, opus and mp3 output, not wav/],
+    [['say', 'hi', '-o', 'x.wav', '--bitrate', '32000'], /--bitrate applies to ogg, opus, webm, mp3 and aac output, not wav/],
     [['say', 'hi', '-o', 'x.mp3', '--bitrate', '1'], /--bitrate for mp3 must be an integer from 8000 to 320000/],
     [['say', 'hi', '-o', '-', '--keep-partial'], /--keep-partial applies to a file/],
     [['say', 'hi', '-o', 'x.wav', '--json'], /--json does not apply to say/],

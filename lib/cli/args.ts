@@ -20,7 +20,8 @@ Usage:
   lightning-stream voices [--json] [--language L] list voices (L: a code such as hi, or a name)
 
 say options:
-  -o, --output FILE      .wav .ogg .opus .mp3 .flac or .pcm (raw s16le); '-' is stdout.
+  -o, --output FILE      .wav or .pcm (raw s16le); .ogg .opus (an Opus engine: npm install
+                         @evan/opus, else ffmpeg); .mp3 .flac .aac .webm (ffmpeg); '-' is stdout.
                          A file is written whole or not at all: a failure leaves it
                          untouched (an older file of that name survives). Without -o,
                          plays through ffplay, paplay or aplay
@@ -28,7 +29,7 @@ say options:
                          complete (the WebSocket route), e.g. from a language model's output
       --words            print word timestamps (start and end, seconds) to stderr
       --words-json FILE  write word timestamps to a JSON file
-  -f, --format FMT       wav | ogg | opus | mp3 | flac | pcm: for stdout (default wav), a
+  -f, --format FMT       wav | ogg | opus | mp3 | flac | aac | webm | pcm: for stdout (default wav), a
                          device or a name without a known extension; must agree with one
       --keep-partial     on failure or Ctrl-C, keep a valid file of the audio that arrived
       --voice ID         voice id (default magnus)
@@ -41,7 +42,8 @@ say options:
       --rate HZ          output sample rate, 8000 to 192000 (converted locally; Opus:
                          ${OPUS_SAMPLE_RATES_TEXT})
       --channels N       output channels, 1 or 2
-      --bitrate BPS      ogg/opus (6000-510000, default 64000) or mp3 (8000-320000, default 128000)
+      --bitrate BPS      ogg/opus/webm (6000-510000, default 64000), mp3 (8000-320000, default
+                         128000) or aac (8000-512000, default 96000)
       --stats            print the request timeline and audio figures at the end
       --engine E         offline speech engine: espeak (default when installed) | tone
 

@@ -16,7 +16,7 @@ import { commitFile, discardFile, endOnFailure, tempPathFor } from '../file-outp
 import { UsageError } from './args.js'
 
 /** Output formats of `say` (output chains of {@link createOutputChain}). `ogg` and `opus` are the same bytes (Ogg Opus). */
-export const KINDS = ['wav', 'ogg', 'opus', 'mp3', 'flac', 'pcm'] as const satisfies readonly OutputKind[]
+export const KINDS = ['wav', 'ogg', 'opus', 'mp3', 'flac', 'aac', 'webm', 'pcm'] as const satisfies readonly OutputKind[]
 /** An output format of `say`. */
 export type Kind = (typeof KINDS)[number]
 
@@ -80,8 +80,8 @@ export function resolveOutput(output: string, format: string | undefined, stdout
 /** Checks `--bitrate` against the format. @throws {@link UsageError} */
 export function checkBitrate(kind: Kind, bitrate: number | undefined): void {
   if (bitrate === undefined) return
-  if (!isOpus(kind) && kind !== 'mp3') throw new UsageError(`--bitrate applies to ogg, opus and mp3 output, not ${kind}`)
-  const [lo, hi] = kind === 'mp3' ? [8000, 320000] : [6000, 510000]
+  if (!isOpus(kind) && kind !== 'mp3' && kind !== 'aac' && kind !== 'webm') throw new UsageError(`--bitrate applies to ogg, opus, webm, mp3 and aac output, not ${kind}`)
+  const [lo, hi] = kind === 'mp3' ? [8000, 320000] : kind === 'aac' ? [8000, 512000] : [6000, 510000]
   if (!Number.isInteger(bitrate) || bitrate < lo || bitrate > hi) throw new UsageError(`--bitrate for ${kind} must be an integer from ${lo} to ${hi} bit/s (got ${bitrate})`)
 }
 
@@ -89,7 +89,14 @@ export function checkBitrate(kind: Kind, bitrate: number | undefined): void {
 export function bitrateOf(kind: Kind, bitrate: number | undefined): number | undefined {
   if (isOpus(kind)) return bitrate ?? 64000
   if (kind === 'mp3') return bitrate ?? 128000
+  if (kind === 'aac') return bitrate ?? 96000
+  if (kind === 'webm') return bitrate ?? 64000
   return undefined
+}
+
+/** Kinds ffmpeg encodes (and writes to the file itself, so it can finalize headers and cues). */
+export function needsFfmpeg(kind: Kind): boolean {
+  return kind === 'mp3' || kind === 'flac' || kind === 'aac' || kind === 'webm'
 }
 
 /** One line describing what was written, e.g. `Opus, 48000 Hz mono, 64 kbit/s`. */
@@ -108,6 +115,10 @@ export function describeOutput(kind: Kind, format: PcmFormat, bitrate: number | 
       return `MP3, ${format.sampleRate} Hz ${ch}${kbps}`
     case 'flac':
       return `FLAC, ${format.sampleRate} Hz ${ch}, 16-bit`
+    case 'aac':
+      return `AAC (ADTS), ${format.sampleRate} Hz ${ch}${kbps}`
+    case 'webm':
+      return `Opus in WebM, 48000 Hz ${ch}${kbps}`
   }
 }
 
@@ -167,7 +178,7 @@ export async function writeOutput(opts: {
   const temp = tempPathFor(destination.path)
   opts.onTemp?.(temp)
   try {
-    const toFile = kind === 'mp3' || kind === 'flac'
+    const toFile = needsFfmpeg(kind)
     const stages = encoders(kind, format, bitrate, toFile ? temp : undefined, log)
     let header: Buffer | undefined
     stages[0]?.once('header', (h: Buffer) => (header = h)) // WavEncoder: the header with real sizes

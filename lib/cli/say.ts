@@ -18,7 +18,7 @@ import { OPUS_SAMPLE_RATES } from '../codecs/opus-packet.js'
 import { intIn, num, UsageError, type Values } from './args.js'
 import { connect } from './connect.js'
 import { EXIT, exitCodeOf } from './exit-codes.js'
-import { bitrateOf, checkBitrate, describeOutput, resolveOutput, writeOutput, type Destination, type Kind } from './output.js'
+import { bitrateOf, checkBitrate, describeOutput, needsFfmpeg, resolveOutput, writeOutput, type Destination, type Kind } from './output.js'
 import { findPlayer, NO_PLAYER_HELP, startPlayer, type Player } from './player.js'
 import { openSpeech } from './say-stream.js'
 
@@ -71,7 +71,7 @@ export async function say(values: Values, positionals: string[], log: (s: string
   // The encoder's tools are checked before any audio is asked for: a missing ffmpeg costs no
   // synthesis (an Ogg falls back to ffmpeg only when no Opus engine is installed).
   const noOpusEngine = opus && !OPUS_ENGINES.some((e) => opusEngineInstalled(e))
-  if ((kind === 'mp3' || kind === 'flac' || noOpusEngine) && !ffmpegFound()) {
+  if ((needsFfmpeg(kind) || noOpusEngine) && !ffmpegFound()) {
     throw noOpusEngine ? new OpusEngineMissingError([...OPUS_ENGINES]) : ffmpegMissingError()
   }
   let text = positionals.join(' ')
